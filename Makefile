@@ -1,0 +1,36 @@
+# vipriors-bench: `make test` sets everything up on a fresh machine; `make help` lists the targets.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PLATFORM ?= codalab
+COMPETITIONS := classification segmentation detection action
+
+.PHONY: help venv test lint bench clean $(addprefix bundle-,$(COMPETITIONS))
+
+help:  ## list the targets
+	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)  ## create .venv and install the project with its dev extras
+
+test: lint  ## lint, then run the whole test suite
+	$(PY) -m pytest -q -n 2
+
+lint: $(STAMP)  ## ruff, and vermin proving scoring/ runs on Python 3.9
+	$(VENV)/bin/ruff check scoring bundler tests
+	$(VENV)/bin/vermin --quiet --no-tips --violations --target=3.9- --eval-annotations scoring
+
+bench: $(STAMP)  ## speed and memory, ours beside the reference implementations
+	$(PY) tests/bench.py
+
+bundle-%: $(STAMP)  ## build build/<name>_bundle.zip, e.g. make bundle-detection
+	$(PY) -m bundler build $* --platform $(PLATFORM)
+
+clean:  ## remove build outputs (keeps .venv)
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,145 @@
+"""What every challenge declares, and how score.py finds the challenge a reference asks for.
+
+A challenge is one module in ``scoring/challenges/`` that defines ``CHALLENGE``, an instance of a
+:class:`Challenge` subclass. It declares its reference format, its submission format and its
+leaderboard columns in one place; the bundler reads these declarations instead of repeating them.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import json
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+from scoring.errors import ReferenceDataError
+from scoring.submission import Submission
+
+REFERENCE_INFO = "reference.json"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One leaderboard column: a key written to scores.txt and how the platform shows it."""
+
+    key: str
+    label: str
+    description: str
+    sort: str = "desc"  # "desc": higher is better
+    digits: int = 4
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled block of the detailed results page; ``html`` is already escaped markup."""
+
+    title: str
+    html: str
+
+
+@dataclass
+class Result:
+    """What a challenge's scoring returns: the column values and what the page should show."""
+
+    scores: Dict[str, float]
+    counts: Dict[str, int] = field(default_factory=dict)
+    warnings: List[str] = field(default_factory=list)
+    sections: List[Section] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+
+class Challenge(abc.ABC):
+    """The declarations and the scoring code of one challenge."""
+
+    #: the ``task`` value in the reference folder's reference.json
+    task: str
+    #: a short human name, e.g. "Image classification"
+    title: str
+    #: one paragraph on the files of a reference folder
+    reference_format: str
+    #: one paragraph on the files a participant uploads
+    submission_format: str
+    #: a few lines of a valid prediction file
+    submission_example: str
+    #: leaderboard columns; the first one is the primary (ranking) score
+    columns: Tuple[Column, ...]
+    #: the largest submission accepted, in bytes once uncompressed
+    max_submission_bytes: int = 1 << 30
+
+    @property
+    def primary(self) -> Column:
+        """The column that ranks the leaderboard."""
+        return self.columns[0]
+
+    @abc.abstractmethod
+    def load_reference(self, folder: Path, info: Dict[str, Any]) -> Any:
+        """Read the hidden reference data; raise ReferenceDataError if it is malformed."""
+
+    @abc.abstractmethod
+    def score(self, reference: Any, submission: Submission) -> Result:
+        """Validate the submission against the reference and compute every column."""
+
+    @abc.abstractmethod
+    def write_demo_reference(self, folder: Path, seed: int) -> None:
+        """Write a small, deterministic demo reference folder (for bundles built without data)."""
+
+    @abc.abstractmethod
+    def sample_submission(self, reference: Any, seed: int) -> Dict[str, bytes]:
+        """Files (name -> content) of a valid submission with random predictions."""
+
+
+def challenges() -> Dict[str, Challenge]:
+    """Every challenge module in scoring/challenges/, keyed by task name."""
+    from scoring import challenges as package
+
+    found: Dict[str, Challenge] = {}
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
+        challenge = getattr(module, "CHALLENGE", None)
+        if isinstance(challenge, Challenge):
+            found[challenge.task] = challenge
+    return found
+
+
+def get_challenge(task: str) -> Challenge:
+    """The challenge for a task name, or ReferenceDataError listing the known ones."""
+    known = challenges()
+    if task not in known:
+        raise ReferenceDataError(f"unknown task {task!r}; known tasks: {', '.join(sorted(known))}")
+    return known[task]
+
+
+def read_reference_info(folder: Path) -> Dict[str, Any]:
+    """Read ``reference.json`` of a reference folder (it must name the task)."""
+    path = folder / REFERENCE_INFO
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ReferenceDataError(
+            f"{path}: not found; a reference folder holds reference.json with {{\"task\": ...}}"
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ReferenceDataError(f"{path}: not readable JSON ({exc})") from None
+    if not isinstance(info, dict) or not isinstance(info.get("task"), str):
+        raise ReferenceDataError(f"{path}: expected an object with a string \"task\"")
+    return info
+
+
+def load_reference(folder: Path) -> Tuple[Challenge, Any]:
+    """The challenge a reference folder names, and its loaded reference data."""
+    if not folder.is_dir():
+        raise ReferenceDataError(f"{folder}: reference folder not found")
+    info = read_reference_info(folder)
+    challenge = get_challenge(info["task"])
+    return challenge, challenge.load_reference(folder, info)
+
+
+def optional_int(info: Dict[str, Any], key: str, default: int) -> int:
+    """An integer setting of reference.json, with a clear error when it has the wrong type."""
+    value: Optional[Any] = info.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ReferenceDataError(f"{REFERENCE_INFO}: {key!r} must be a positive integer, not {value!r}")
+    return value

@@ -1,0 +1,1 @@
+"""One module per challenge; each defines CHALLENGE (see scoring.challenge)."""

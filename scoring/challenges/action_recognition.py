@@ -1,0 +1,88 @@
+"""Action recognition (VIPriors, UCF-101 subset): mean per-class top-1/3/5 accuracy over every clip."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Dict
+
+from scoring.challenge import Challenge, Column, Result, optional_int
+from scoring.ranked_lists import (
+    RankedListChecker,
+    RankedReference,
+    open_reference,
+    per_class_section,
+    read_class_names,
+    read_reference,
+    split_rows,
+)
+from scoring.submission import Submission
+
+KS = (1, 3, 5)
+
+
+class ActionRecognition(Challenge):
+    task = "action-recognition"
+    title = "Action recognition"
+    reference_format = (
+        "labels.txt with one line per test clip: its file name and class number 1..N "
+        "(e.g. 'video_test_0000001.avi 17'); reference.json may set num_classes (default 101); optional "
+        "classes.txt names the classes, one per line, in class-number order."
+    )
+    submission_format = (
+        "A zip holding exactly one .txt file with one line per test clip: the clip's file name followed by "
+        "up to five different class numbers (1..101), best first, separated by spaces. Only the first five "
+        "count; a clip without a line counts as wrong."
+    )
+    submission_example = "video_test_0000001.avi 17 4 88 23 61\nvideo_test_0000002.avi 3 9 101 55 42\n"
+    columns = (
+        Column("mca_top1", "Mean class accuracy top-1", "Top-1 accuracy per class, averaged over classes."),
+        Column("mca_top3", "Mean class accuracy top-3", "Top-3 accuracy per class, averaged over classes."),
+        Column("mca_top5", "Mean class accuracy top-5", "Top-5 accuracy per class, averaged over classes."),
+        Column("clip_top1", "Clip accuracy top-1", "Fraction of all clips whose best class is right."),
+        Column("clip_top3", "Clip accuracy top-3", "Fraction of all clips with the right class in the first three."),
+        Column("clip_top5", "Clip accuracy top-5", "Fraction of all clips with the right class in the first five."),
+    )
+
+    def load_reference(self, folder: Path, info: Dict[str, Any]) -> RankedReference:
+        num_classes = optional_int(info, "num_classes", 101)
+        path = folder / "labels.txt"
+        with open_reference(path) as stream:
+            ids, labels = read_reference(path, split_rows(stream, str(path)), 1, num_classes)
+        return RankedReference(ids, labels, 1, num_classes, read_class_names(folder, num_classes))
+
+    def score(self, reference: RankedReference, submission: Submission) -> Result:
+        name = submission.single(".txt")
+        checker = RankedListChecker(reference, name, "clip", ks=KS)
+        with submission.open(name) as stream:
+            for line, cells in split_rows(stream, name):
+                checker.add(line, cells[0], cells[1:])
+        scores = checker.compute()
+        values = {f"mca_top{k}": scores.mean_class_accuracy[k] for k in KS}
+        values.update({f"clip_top{k}": scores.item_accuracy[k] for k in KS})
+        return Result(
+            scores=values,
+            counts=checker.counts(scores),
+            warnings=checker.missing_warning(scores),
+            sections=[per_class_section(reference, scores)],
+            notes=[
+                "Mean class accuracy averages the accuracy of each class; clip accuracy counts every clip once. "
+                "A clip missing from the file counts as wrong."
+            ],
+        )
+
+    def write_demo_reference(self, folder: Path, seed: int) -> None:
+        rng = random.Random(seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "reference.json").write_text('{"task": "action-recognition", "num_classes": 101, "demo": true}\n')
+        lines = "".join(f"video_test_{i:07d}.avi {rng.randint(1, 101)}\n" for i in range(1, 203))
+        (folder / "labels.txt").write_text(lines)
+
+    def sample_submission(self, reference: RankedReference, seed: int) -> Dict[str, bytes]:
+        rng = random.Random(seed)
+        numbers = range(reference.first_class, reference.first_class + reference.num_classes)
+        lines = "".join(f"{item} {' '.join(map(str, rng.sample(numbers, 5)))}\n" for item in reference.ids)
+        return {"predictions.txt": lines.encode()}
+
+
+CHALLENGE = ActionRecognition()

@@ -1,0 +1,96 @@
+"""Image classification (VIPriors, ImageNet subset): top-1 accuracy over every test image."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any, Dict
+
+from scoring.challenge import Challenge, Column, Result, optional_int
+from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.ranked_lists import (
+    RankedListChecker,
+    RankedReference,
+    csv_rows,
+    open_reference,
+    per_class_section,
+    read_class_names,
+    read_reference,
+)
+from scoring.submission import Submission
+
+HEADER = ("Image IDs", "Predictions")
+
+
+class Classification(Challenge):
+    task = "classification"
+    title = "Image classification"
+    reference_format = (
+        "labels.csv with header 'image,label' and one row per test image (e.g. img_0.JPEG,412), the label "
+        "a class index 0..N-1; reference.json may set num_classes (default 1000); optional classes.txt "
+        "names the classes, one per line, in index order."
+    )
+    submission_format = (
+        "A zip holding exactly one CSV file with the header 'Image IDs,Predictions' and one row per test "
+        "image: its file name and the predicted class index (0..999, classes in sorted wnid order). "
+        "Every test image counts: an image without a row counts as wrong."
+    )
+    submission_example = "Image IDs,Predictions\nimg_0.JPEG,24\nimg_1.JPEG,871\n"
+    columns = (
+        Column("top1_accuracy", "Top-1 accuracy", "Fraction of all test images whose prediction is right."),
+        Column("mean_class_accuracy", "Mean class accuracy", "Top-1 accuracy per class, averaged over classes."),
+    )
+
+    def load_reference(self, folder: Path, info: Dict[str, Any]) -> RankedReference:
+        num_classes = optional_int(info, "num_classes", 1000)
+        path = folder / "labels.csv"
+        with open_reference(path) as stream:
+            rows = csv_rows(stream, str(path))
+            first = next(rows, None)
+            if first is None or [c.lower() for c in first[1]] != ["image", "label"]:
+                raise ReferenceDataError(f"{path}: the first line must be the header 'image,label'")
+            ids, labels = read_reference(path, rows, 0, num_classes)
+        return RankedReference(ids, labels, 0, num_classes, read_class_names(folder, num_classes))
+
+    def score(self, reference: RankedReference, submission: Submission) -> Result:
+        name = submission.single(".csv")
+        checker = RankedListChecker(reference, name, "image", ks=(1,))
+        with submission.open(name) as stream:
+            rows = csv_rows(stream, name)
+            header = next(rows, None)
+            if header is None:
+                raise SubmissionError(
+                    f"{name}: the file is empty; expected the header 'Image IDs,Predictions' and one row per image"
+                )
+            line, cells = header
+            if [c.lower() for c in cells] != [h.lower() for h in HEADER]:
+                raise SubmissionError(
+                    f"{name}, line {line}: missing header; expected 'Image IDs,Predictions', found {','.join(cells)!r}"
+                )
+            for line, cells in rows:
+                if len(cells) != 2:
+                    raise SubmissionError(f"{name}, line {line}: expected 2 cells (image id, class index), found {len(cells)}")
+                checker.add(line, cells[0], cells[1:])
+        scores = checker.compute()
+        return Result(
+            scores={"top1_accuracy": scores.item_accuracy[1], "mean_class_accuracy": scores.mean_class_accuracy[1]},
+            counts=checker.counts(scores),
+            warnings=checker.missing_warning(scores),
+            sections=[per_class_section(reference, scores)],
+            notes=["Every test image counts: an image missing from the file counts as a wrong prediction."],
+        )
+
+    def write_demo_reference(self, folder: Path, seed: int) -> None:
+        rng = random.Random(seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "reference.json").write_text('{"task": "classification", "num_classes": 1000, "demo": true}\n')
+        rows = "".join(f"img_{i}.JPEG,{rng.randrange(1000)}\n" for i in range(200))
+        (folder / "labels.csv").write_text("image,label\n" + rows)
+
+    def sample_submission(self, reference: RankedReference, seed: int) -> Dict[str, bytes]:
+        rng = random.Random(seed)
+        rows = "".join(f"{item},{rng.randrange(reference.num_classes)}\n" for item in reference.ids)
+        return {"predictions.csv": ("Image IDs,Predictions\n" + rows).encode()}
+
+
+CHALLENGE = Classification()

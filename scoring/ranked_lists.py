@@ -1,0 +1,201 @@
+"""Shared reading of the classification and action-recognition formats.
+
+Both are a reference list of ``item -> class`` and a submission with one item per line followed by
+its predicted classes, best first. This module holds what they share: reading the reference,
+checking ids and classes line by line into a :class:`TopKAccuracy`, and the results page.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Dict, Iterable, Iterator, List, Sequence, Tuple
+
+import numpy as np
+
+from scoring import report
+from scoring.challenge import Section
+from scoring.errors import ReferenceDataError, SubmissionError, quote
+from scoring.metrics.topk import TopKAccuracy, TopKScores
+
+MISSING_SHOWN = 10
+Row = Tuple[int, List[str]]
+
+
+@dataclass
+class RankedReference:
+    """Reference items in file order, their class index (0-based) and the class numbering."""
+
+    ids: List[str]
+    labels: np.ndarray
+    first_class: int  # the number participants write for class index 0 (0 or 1)
+    num_classes: int
+    class_names: List[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.index: Dict[str, int] = {item: i for i, item in enumerate(self.ids)}
+
+    def class_number(self, index: int) -> int:
+        """The number participants use for class ``index``."""
+        return index + self.first_class
+
+
+def _utf8(stream: IO[bytes]) -> io.TextIOWrapper:
+    return io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+
+
+def _not_utf8(name: str) -> SubmissionError:
+    return SubmissionError(f"{name}: not UTF-8 text; save the file as UTF-8")
+
+
+def text_lines(stream: IO[bytes], name: str) -> Iterator[Tuple[int, str]]:
+    """Numbered lines of a UTF-8 text (BOM and CRLF tolerated), blank lines skipped."""
+    try:
+        for number, line in enumerate(_utf8(stream), 1):
+            if line.strip():
+                yield number, line
+    except UnicodeDecodeError:
+        raise _not_utf8(name) from None
+
+
+def csv_rows(stream: IO[bytes], name: str) -> Iterator[Row]:
+    """Numbered CSV rows with every cell stripped of surrounding spaces, blank rows skipped."""
+    reader = csv.reader(_utf8(stream), strict=True)
+    try:
+        for row in reader:
+            cells = [cell.strip() for cell in row]
+            if any(cells):
+                yield reader.line_num, cells
+    except csv.Error as exc:
+        raise SubmissionError(f"{name}, line {reader.line_num}: not valid CSV ({exc})") from None
+    except UnicodeDecodeError:
+        raise _not_utf8(name) from None
+
+
+def split_rows(stream: IO[bytes], name: str) -> Iterator[Row]:
+    """Numbered rows of a whitespace-separated text."""
+    for number, line in text_lines(stream, name):
+        yield number, line.split()
+
+
+def read_reference(path: Path, rows: Iterable[Row], first_class: int, num_classes: int) -> Tuple[List[str], np.ndarray]:
+    """Check ``(item, class number)`` rows of a reference file; classes come back 0-based."""
+    ids: List[str] = []
+    labels: List[int] = []
+    try:
+        for line, row in rows:
+            ids.append(_reference_row(path, line, row, first_class, num_classes))
+            labels.append(int(row[1]) - first_class)
+    except SubmissionError as exc:
+        raise ReferenceDataError(f"{path}: {exc}") from None
+    if not ids:
+        raise ReferenceDataError(f"{path}: no items")
+    if len(set(ids)) != len(ids):
+        raise ReferenceDataError(f"{path}: an item is listed twice")
+    return ids, np.asarray(labels, dtype=np.int64)
+
+
+def _reference_row(path: Path, line: int, row: List[str], first_class: int, num_classes: int) -> str:
+    if len(row) != 2 or not row[1].isdigit():
+        raise ReferenceDataError(f"{path}, line {line}: expected an item and a class number")
+    if not first_class <= int(row[1]) < first_class + num_classes:
+        raise ReferenceDataError(f"{path}, line {line}: class outside {first_class}..{first_class + num_classes - 1}")
+    return row[0]
+
+
+def read_class_names(folder: Path, num_classes: int) -> List[str]:
+    """Optional ``classes.txt``: one class name per line, in class order (empty list if absent)."""
+    path = folder / "classes.txt"
+    if not path.exists():
+        return []
+    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    if len(names) != num_classes:
+        raise ReferenceDataError(f"{path}: {len(names)} names for {num_classes} classes")
+    return names
+
+
+def open_reference(path: Path) -> IO[bytes]:
+    """Open a reference file, turning a missing file into a ReferenceDataError."""
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise ReferenceDataError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+class RankedListChecker:
+    """Checks submission rows one at a time and feeds them to a :class:`TopKAccuracy`."""
+
+    def __init__(self, reference: RankedReference, file_name: str, item_kind: str, ks: Sequence[int]) -> None:
+        self.reference = reference
+        self.file_name = file_name
+        self.item_kind = item_kind
+        self.metric = TopKAccuracy(reference.labels, reference.num_classes, ks)
+        self.first_line: Dict[int, int] = {}
+
+    def _fail(self, line: int, message: str) -> SubmissionError:
+        return SubmissionError(f"{self.file_name}, line {line}: {message}")
+
+    def add(self, line: int, item: str, classes: Sequence[str]) -> None:
+        """Check one row (an item id and its predicted class numbers, best first) and record it."""
+        index = self.reference.index.get(item)
+        if index is None:
+            raise self._fail(line, f"unknown {self.item_kind} id {quote(item)}")
+        if index in self.first_line:
+            raise self._fail(line, f"{self.item_kind} id {quote(item)} appears again (first on line {self.first_line[index]})")
+        if not classes:
+            raise self._fail(line, f"no class given for {quote(item)}")
+        low, high = self.reference.first_class, self.reference.first_class + self.reference.num_classes - 1
+        ranked: List[int] = []
+        for cell in classes:
+            try:
+                number = int(cell)
+            except ValueError:
+                raise self._fail(line, f"class {quote(cell)} is not an integer") from None
+            if not low <= number <= high:
+                raise self._fail(line, f"class {number} is outside {low}..{high}")
+            if number - low in ranked:
+                raise self._fail(line, f"class {number} is repeated for {quote(item)}")
+            ranked.append(number - low)
+        self.first_line[index] = line
+        self.metric.update(index, ranked)
+
+    def compute(self) -> TopKScores:
+        """The metric's scores."""
+        return self.metric.compute()
+
+    def missing_warning(self, scores: TopKScores) -> List[str]:
+        """A warning naming the first missing items, if any (they count as wrong)."""
+        if not scores.missing:
+            return []
+        missing = np.flatnonzero(~self.metric.seen)[:MISSING_SHOWN]
+        shown = ", ".join(self.reference.ids[i] for i in missing)
+        more = " ..." if scores.missing > MISSING_SHOWN else ""
+        return [
+            f"{scores.missing} of {len(self.reference.ids)} {self.item_kind}s have no prediction and count "
+            f"as wrong (first: {shown}{more})"
+        ]
+
+    def counts(self, scores: TopKScores) -> Dict[str, int]:
+        """Items in the reference, predicted and missing."""
+        total = len(self.reference.ids)
+        return {
+            f"{self.item_kind}s_total": total,
+            f"{self.item_kind}s_predicted": total - scores.missing,
+            f"{self.item_kind}s_missing": scores.missing,
+        }
+
+
+def per_class_section(reference: RankedReference, scores: TopKScores) -> Section:
+    """A table of per-class accuracy for each k (classes absent from the reference left out)."""
+    ks = sorted(scores.per_class)
+    header = ["Class", "Name"] + [f"top-{k} accuracy" for k in ks]
+    rows = []
+    for index in range(reference.num_classes):
+        values = [scores.per_class[k][index] for k in ks]
+        if np.isnan(values[0]):
+            continue
+        name = reference.class_names[index] if reference.class_names else ""
+        rows.append([reference.class_number(index), name] + [report.number(v) for v in values])
+    return Section("Accuracy per class", report.table(header, rows, numeric_from=2))

@@ -1,0 +1,60 @@
+"""Benchmarks: ours beside the reference implementation, measured in the same run (``make bench``).
+
+Each implementation runs in its own process on the same generated data; the table shows wall time
+and peak resident memory of that process. ``python tests/bench.py [CASE ...]`` runs some cases only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests import bench_cases  # noqa: E402
+
+Command = List[str]
+
+
+def measure(command: Command, cwd: Path) -> Tuple[float, float]:
+    """Wall seconds and peak RSS (MiB) of one command run as its own process."""
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    error = process.stderr.read().decode() if process.stderr else ""
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(command)}\n{error}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+def main() -> None:
+    cases: Dict[str, Callable[[Path], List[Tuple[str, Command]]]] = bench_cases.CASES
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"cases to run (default: all of {', '.join(cases)})")
+    chosen = parser.parse_args().cases or list(cases)
+    unknown = sorted(set(chosen) - set(cases))
+    if unknown:
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(cases)}")
+    rows = []
+    for name in chosen:
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
+            print(f"{name}: generating data ...", file=sys.stderr, flush=True)
+            for label, command in cases[name](Path(folder)):
+                print(f"{name}: running {label} ...", file=sys.stderr, flush=True)
+                seconds, mib = measure(command, Path(folder))
+                rows.append((name, label, seconds, mib))
+    width = max(len(r[1]) for r in rows)
+    print(f"\n{'case':<15} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
+    for name, label, seconds, mib in rows:
+        print(f"{name:<15} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,88 @@
+"""The benchmark cases of tests/bench.py: each writes its data and returns the commands to time."""
+
+from __future__ import annotations
+
+import random
+import sys
+import textwrap
+from pathlib import Path
+from typing import Callable, Dict, List, Tuple
+
+from tests.helpers import REPO, write_reference, write_zip
+
+Command = List[str]
+Case = Callable[[Path], List[Tuple[str, Command]]]
+
+
+def ours(reference: Path, submission: Path, output: Path) -> Command:
+    """Our scoring program, started exactly as a participant would run it locally."""
+    return [sys.executable, str(REPO / "scoring" / "score.py"), "--reference", str(reference), str(submission),
+            "--output", str(output), "--quiet"]
+
+
+def snippet(code: str, *args: object) -> Command:
+    """A command running a Python snippet with this interpreter."""
+    return [sys.executable, "-c", textwrap.dedent(code), *map(str, args)]
+
+
+SKLEARN_CLASSIFICATION = """
+import csv, io, sys, zipfile
+from sklearn.metrics import accuracy_score, balanced_accuracy_score
+with open(sys.argv[1]) as f:
+    rows = list(csv.reader(f))[1:]
+truth = {r[0]: int(r[1]) for r in rows}
+with zipfile.ZipFile(sys.argv[2]) as z:
+    text = z.read(z.namelist()[0]).decode()
+predicted = {r[0]: int(r[1]) for r in list(csv.reader(io.StringIO(text)))[1:]}
+y = list(truth.values()); p = [predicted.get(k, -1) for k in truth]
+print(accuracy_score(y, p), balanced_accuracy_score(y, p))
+"""
+
+SKLEARN_ACTION = """
+import sys, zipfile
+import numpy as np
+from sklearn.metrics import top_k_accuracy_score
+truth = dict(line.split() for line in open(sys.argv[1]))
+with zipfile.ZipFile(sys.argv[2]) as z:
+    lines = z.read(z.namelist()[0]).decode().splitlines()
+ranked = {line.split()[0]: [int(c) for c in line.split()[1:6]] for line in lines}
+y = np.array([int(v) for v in truth.values()])
+scores = np.zeros((len(y), 101))
+for row, clip in enumerate(truth):
+    for rank, c in enumerate(ranked.get(clip, [])):
+        scores[row, c - 1] = 10 - rank
+for k in (1, 3, 5):
+    top_k_accuracy_score(y, scores, k=k, labels=np.arange(1, 102))
+    [top_k_accuracy_score(y[y == c], scores[y == c], k=k, labels=np.arange(1, 102)) for c in np.unique(y)]
+"""
+
+
+def classification(folder: Path) -> List[Tuple[str, Command]]:
+    """The 2020 test set size: 50 000 images, 1 000 classes, a random submission."""
+    rng = random.Random(0)
+    labels = [rng.randrange(1000) for _ in range(50_000)]
+    rows = "".join(f"img_{i}.JPEG,{label}\n" for i, label in enumerate(labels))
+    ref = write_reference(folder / "ref", {"task": "classification"}, {"labels.csv": "image,label\n" + rows})
+    guesses = "".join(f"img_{i}.JPEG,{rng.randrange(1000)}\n" for i in range(50_000))
+    sub = write_zip(folder / "sub.zip", {"predictions.csv": "Image IDs,Predictions\n" + guesses})
+    return [
+        ("vipriors-bench", ours(ref, sub, folder / "out")),
+        ("scikit-learn", snippet(SKLEARN_CLASSIFICATION, ref / "labels.csv", sub)),
+    ]
+
+
+def action(folder: Path) -> List[Tuple[str, Command]]:
+    """The 2020 test set size: 3 783 clips, 101 classes, five ranked guesses each."""
+    rng = random.Random(0)
+    clips = [f"video_test_{i:07d}.avi" for i in range(1, 3784)]
+    lines = "".join(f"{clip} {rng.randint(1, 101)}\n" for clip in clips)
+    ref = write_reference(folder / "ref", {"task": "action-recognition"}, {"labels.txt": lines})
+    guesses = "".join(f"{clip} {' '.join(map(str, rng.sample(range(1, 102), 5)))}\n" for clip in clips)
+    sub = write_zip(folder / "sub.zip", {"predictions.txt": guesses})
+    return [
+        ("vipriors-bench", ours(ref, sub, folder / "out")),
+        ("scikit-learn", snippet(SKLEARN_ACTION, ref / "labels.txt", sub)),
+    ]
+
+
+CASES: Dict[str, Case] = {"classification": classification, "action": action}

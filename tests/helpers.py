@@ -1,0 +1,65 @@
+"""Helpers shared by the tests: run the scoring CLI in-process, write zips and reference folders."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Mapping, Optional, Union
+
+from scoring.cli import main
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data" / "vipriors-2020"
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def score(*args: Union[str, Path]) -> Run:
+    """Run score.py's main in-process and capture what it prints."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in args])
+    return Run(code, out.getvalue(), err.getvalue())
+
+
+def write_zip(path: Path, files: Mapping[str, Union[str, bytes]]) -> Path:
+    """A zip of ``files`` (name -> content)."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return path
+
+
+def write_reference(folder: Path, info: Dict[str, object], files: Mapping[str, Union[str, bytes]]) -> Path:
+    """A reference folder: reference.json plus ``files``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "reference.json").write_text(json.dumps(info))
+    for name, content in files.items():
+        target = folder / name
+        if isinstance(content, bytes):
+            target.write_bytes(content)
+        else:
+            target.write_text(content)
+    return folder
+
+
+def assert_rejected(run: Run, output: Optional[Path], *fragments: str) -> None:
+    """Exit 1, one 'error:' line holding every fragment, no traceback, and no scores written."""
+    assert run.code == 1, (run.code, run.err)
+    lines = run.err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), run.err
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    assert "Traceback" not in run.err + run.out
+    if output is not None:
+        assert not (output / "scores.txt").exists()
+        assert not (output / "scores.json").exists()
