@@ -68,6 +68,8 @@ class Challenge(abc.ABC):
     columns: Tuple[Column, ...]
     #: the largest submission accepted, in bytes once uncompressed
     max_submission_bytes: int = 1 << 30
+    #: the platform image the scoring program needs (py39 has numpy but does not promise Pillow)
+    docker_image: str = "codalab/codalab-legacy:py39"
 
     @property
     def primary(self) -> Column:

@@ -78,25 +78,26 @@ def line_chart(
     return "".join(parts)
 
 
-def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float]], cell: int = 16) -> str:
-    """An inline SVG heat map of a row-normalised matrix (values in [0, 1]), with row and column labels."""
-    n = len(labels)
+def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float]], rows: Sequence[str], cell: int = 16) -> str:
+    """An inline SVG heat map of values in [0, 1] with row and column labels; hover shows each value."""
     margin = 110
-    size = margin + n * cell + 4
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" role="img">']
-    for i, name in enumerate(labels):
-        y = margin + i * cell + cell * 0.75
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{margin + len(columns) * cell + 4}" '
+        f'height="{margin + len(rows) * cell + 4}" role="img">'
+    ]
+    for i, name in enumerate(rows):
+        y = margin + (i + 0.75) * cell
         parts.append(f'<text x="{margin - 4}" y="{y:.1f}" font-size="10" text-anchor="end">{esc(name)}</text>')
-        x = margin + i * cell + cell * 0.75
-        parts.append(
-            f'<text x="{x:.1f}" y="{margin - 4}" font-size="10" transform="rotate(-60 {x:.1f} {margin - 4})">{esc(name)}</text>'
-        )
-    for i, row in enumerate(matrix):
-        for j, value in enumerate(row):
+    for j, name in enumerate(columns):
+        x = margin + (j + 0.75) * cell
+        turn = f"rotate(-60 {x:.1f} {margin - 4})"
+        parts.append(f'<text x="{x:.1f}" y="{margin - 4}" font-size="10" transform="{turn}">{esc(name)}</text>')
+    for i, values in enumerate(matrix):
+        for j, value in enumerate(values):
             shade = 255 - int(round(215 * max(0.0, min(1.0, value))))
             parts.append(
                 f'<rect x="{margin + j * cell}" y="{margin + i * cell}" width="{cell}" height="{cell}" '
-                f'fill="rgb({shade},{shade},255)"><title>{esc(labels[i])} as {esc(labels[j])}: {value:.3f}</title></rect>'
+                f'fill="rgb({shade},{shade},255)"><title>{esc(rows[i])} as {esc(columns[j])}: {value:.3f}</title></rect>'
             )
     parts.append("</svg>")
     return "".join(parts)

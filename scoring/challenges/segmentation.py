@@ -1,0 +1,268 @@
+"""Semantic segmentation (VIPriors MiniCity, Cityscapes subset): the Cityscapes pixel-level benchmark."""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Deque, Dict, Iterator, List, Tuple
+
+import numpy as np
+from PIL import Image
+
+from scoring import report
+from scoring.challenge import Challenge, Column, Result, Section
+from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.metrics.cityscapes import (
+    CATEGORIES,
+    EVALUATED,
+    LABELS,
+    NUM_LABELS,
+    PixelLevelEvaluation,
+    PixelLevelScores,
+)
+from scoring.progress import progress
+from scoring.submission import Submission
+
+LABEL_SUFFIX = "_gtFine_labelIds.png"
+INSTANCE_SUFFIX = "_gtFine_instanceIds.png"
+SINGLE_CHANNEL_MODES = ("L", "P", "I;16", "I;16L", "I;16B", "I")
+PREFETCH = 4  # images decoded ahead of the one being counted: bounds memory whatever the test set size
+
+
+@dataclass
+class SegmentationReference:
+    folder: Path
+    names: List[str]  # sorted test image names, without ".png"
+
+
+def _decode_reference(path: Path) -> np.ndarray:
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image)
+    except (OSError, ValueError) as exc:
+        raise ReferenceDataError(f"{path}: not a readable PNG ({exc})") from None
+
+
+def _decode_prediction(name: str, data: bytes, size: Tuple[int, int]) -> np.ndarray:
+    """A participant's PNG as an array of labelIds, after checking its format, size and values."""
+    try:
+        image = Image.open(io.BytesIO(data))
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise SubmissionError(f"{name}: not a readable PNG ({exc})") from None
+    with image:
+        if image.format != "PNG":
+            raise SubmissionError(f"{name}: a {image.format} image; submit PNG files")
+        if image.mode in ("RGB", "RGBA", "LA", "CMYK", "YCbCr", "RGBX"):
+            raise SubmissionError(
+                f"{name}: a {image.mode} image; expected single-channel Cityscapes labelIds (0..33) "
+                "as 8- or 16-bit grey or palette indices, not colours"
+            )
+        if image.mode not in SINGLE_CHANNEL_MODES:
+            raise SubmissionError(f"{name}: image mode {image.mode} is not supported; save 8-bit grey ('L') labelIds")
+        if image.size != size:
+            raise SubmissionError(
+                f"{name}: size {image.size[0]}x{image.size[1]}, expected {size[0]}x{size[1]} (the test image's size)"
+            )
+        try:
+            array = np.asarray(image)
+        except (OSError, ValueError) as exc:
+            raise SubmissionError(f"{name}: not a readable PNG ({exc})") from None
+    if array.max() >= NUM_LABELS or array.min() < 0:
+        bad = np.argwhere((array >= NUM_LABELS) | (array < 0))[0]
+        raise SubmissionError(
+            f"{name}: value {array[tuple(bad)]} at row {bad[0]}, column {bad[1]} is not a Cityscapes labelId (0..33)"
+        )
+    return array.astype(np.uint8, copy=False)
+
+
+def _load_pair(reference: SegmentationReference, name: str, file_name: str, data: bytes
+               ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    labels = _decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}")
+    instances = _decode_reference(reference.folder / f"{name}{INSTANCE_SUFFIX}")
+    if labels.ndim != 2 or labels.max() >= NUM_LABELS or labels.shape != instances.shape:
+        raise ReferenceDataError(f"{name}: ground truth must be labelIds 0..33 with instanceIds of the same size")
+    if instances.max() > 1000 and (instances[instances > 1000] // 1000).min() < 24:
+        raise ReferenceDataError(f"{name}{INSTANCE_SUFFIX}: instance ids above 1000 must be of classes 24..33")
+    size = (labels.shape[1], labels.shape[0])
+    return _decode_prediction(file_name, data, size), labels, instances
+
+
+def _decoded(reference: SegmentationReference, submission: Submission, files: Dict[str, str]
+             ) -> Iterator[Tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """(prediction, labels, instances) in reference order, decoded on two threads a few images ahead."""
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        pending: Deque[Future] = deque()
+        for name in reference.names:
+            pending.append(pool.submit(_load_pair, reference, name, files[name], submission.read(files[name])))
+            if len(pending) > PREFETCH:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+class Segmentation(Challenge):
+    task = "segmentation"
+    title = "Semantic segmentation"
+    reference_format = (
+        "For every test image <name>: <name>_gtFine_labelIds.png (8-bit labelIds) and "
+        "<name>_gtFine_instanceIds.png (16-bit; value >= 1000 is instance labelId*1000+k), as in Cityscapes gtFine."
+    )
+    submission_format = (
+        "A zip of single-channel PNG files, one per test image, named like the test image (<name>.png), of the "
+        "same size (2048x1024), whose pixel values are Cityscapes labelIds 0..33 (8- or 16-bit grey, or palette "
+        "indices). Colour (RGB) images are refused: labelIds are expected, not colours."
+    )
+    submission_example = "4242424242424242.png\n5839201938475610.png\n..."
+    columns = (
+        Column("iou_class", "IoU class", "Intersection over union, averaged over the 19 evaluated classes."),
+        Column("iiou_class", "iIoU class", "Instance-weighted IoU, averaged over the 8 classes with instances."),
+        Column("iou_category", "IoU category", "IoU of the 7 categories (flat, construction, ...), averaged."),
+        Column("iiou_category", "iIoU category", "Instance-weighted IoU of the categories human and vehicle, averaged."),
+        Column("pixel_accuracy", "Pixel accuracy", "Correct pixels among those whose ground truth is an evaluated class."),
+    )
+    docker_image = "codalab/codalab-legacy:py312"  # Pillow: the py39 image does not promise it
+
+    def load_reference(self, folder: Path, info: Dict[str, Any]) -> SegmentationReference:
+        names = sorted(path.name[: -len(LABEL_SUFFIX)] for path in folder.glob(f"*{LABEL_SUFFIX}"))
+        if not names:
+            raise ReferenceDataError(f"{folder}: no *{LABEL_SUFFIX} files")
+        missing = [name for name in names if not (folder / f"{name}{INSTANCE_SUFFIX}").is_file()]
+        if missing:
+            raise ReferenceDataError(f"{folder}: {missing[0]}{INSTANCE_SUFFIX} is missing")
+        return SegmentationReference(folder, names)
+
+    def _match_files(self, reference: SegmentationReference, submission: Submission) -> Dict[str, str]:
+        """Map each test image to its file in the submission, refusing unknown, doubled and missing ones."""
+        files: Dict[str, str] = {}
+        known = set(reference.names)
+        for path in submission.with_suffix(".png"):
+            stem = path.rsplit("/", 1)[-1][:-4]
+            if stem not in known:
+                raise SubmissionError(f"{path}: unknown image; file names must be the test images' names (<name>.png)")
+            if stem in files:
+                raise SubmissionError(f"{path}: image {stem}.png appears twice ({files[stem]} and {path})")
+            files[stem] = path
+        missing = [name for name in reference.names if name not in files]
+        if missing:
+            more = f" and {len(missing) - 1} more" if len(missing) > 1 else ""
+            raise SubmissionError(
+                f"{submission.name}: missing image {missing[0]}.png{more}; submit one PNG per test image "
+                f"({len(reference.names)} in all)"
+            )
+        return files
+
+    def score(self, reference: SegmentationReference, submission: Submission) -> Result:
+        files = self._match_files(reference, submission)
+        evaluation = PixelLevelEvaluation()
+        for arrays in progress(_decoded(reference, submission, files), len(reference.names), "scoring images"):
+            evaluation.update(*arrays)
+        return self._result(evaluation.compute(), len(reference.names))
+
+    def _result(self, scores: PixelLevelScores, images: int) -> Result:
+        means = {
+            "iou_class": PixelLevelScores.mean(scores.class_iou),
+            "iiou_class": PixelLevelScores.mean(scores.class_iiou),
+            "iou_category": PixelLevelScores.mean(scores.category_iou),
+            "iiou_category": PixelLevelScores.mean(scores.category_iiou),
+            "pixel_accuracy": scores.pixel_accuracy,
+        }
+        undefined = [key for key, value in means.items() if np.isnan(value)]
+        for key in undefined:
+            means[key] = -1.0
+        warnings = [
+            f"{key} is undefined for this reference (no ground truth for it) and is reported as -1" for key in undefined
+        ]
+        return Result(
+            scores=means,
+            counts={"images": images, "pixels": int(scores.confusion.sum())},
+            warnings=warnings,
+            sections=self._sections(scores),
+            notes=[
+                "Numbers follow the Cityscapes pixel-level benchmark (cityscapesScripts). Pixel accuracy counts only "
+                "pixels whose ground truth is one of the 19 evaluated classes (the 2020 leaderboard's 'Accuracy' also "
+                "counted void pixels)."
+            ],
+        )
+
+    def _sections(self, scores: PixelLevelScores) -> List[Section]:
+        evaluated = [LABELS[i] for i in EVALUATED]
+        classes = report.table(
+            ["Class", "IoU", "iIoU"],
+            [(label.name, report.number(scores.class_iou[label.name]), report.number(scores.class_iiou[label.name]))
+             for label in evaluated],
+        )
+        categories = report.table(
+            ["Category", "IoU", "iIoU"],
+            [(c, report.number(scores.category_iou[c]), report.number(scores.category_iiou[c]))
+             for c in CATEGORIES if c != "void"],
+        )
+        rows = scores.confusion[EVALUATED].astype(float)
+        to_evaluated = rows[:, EVALUATED]
+        to_ignored = rows.sum(axis=1, keepdims=True) - to_evaluated.sum(axis=1, keepdims=True)
+        shown = np.concatenate([to_evaluated, to_ignored], axis=1)
+        totals = shown.sum(axis=1, keepdims=True)
+        normalised = np.divide(shown, totals, out=np.zeros_like(shown), where=totals > 0)
+        names = [label.name for label in evaluated]
+        matrix = report.heatmap(names + ["ignored labels"], normalised.tolist(), rows=names)
+        return [
+            Section("IoU per class", classes),
+            Section("IoU per category", categories),
+            Section(
+                "Confusion matrix",
+                '<p class="note">Rows: ground truth; columns: prediction; each row sums to 1. Hover a cell for its value.</p>'
+                + matrix,
+            ),
+        ]
+
+    def write_demo_reference(self, folder: Path, seed: int) -> None:
+        rng = np.random.default_rng(seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "reference.json").write_text(json.dumps({"task": self.task, "demo": True}) + "\n")
+        for index in range(3):
+            labels, instances = demo_scene(rng, 256, 128)
+            name = f"{seed * 1000 + index:016d}"
+            _save_png(labels, folder / f"{name}{LABEL_SUFFIX}")
+            _save_png(instances, folder / f"{name}{INSTANCE_SUFFIX}")
+
+    def sample_submission(self, reference: SegmentationReference, seed: int) -> Dict[str, bytes]:
+        rng = random.Random(seed)
+        files = {}
+        for name in reference.names:
+            labels = _decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}")
+            noise = np.array([rng.choice(EVALUATED) for _ in range(labels.size)], dtype=np.uint8).reshape(labels.shape)
+            buffer = io.BytesIO()
+            Image.fromarray(noise).save(buffer, format="PNG")
+            files[f"{name}.png"] = buffer.getvalue()
+        return files
+
+
+def demo_scene(rng: np.random.Generator, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:
+    """A street-like scene: labelIds (uint8) and Cityscapes-style instanceIds (uint16)."""
+    labels = np.full((height, width), 23, dtype=np.uint8)  # sky
+    labels[height // 3:] = rng.choice([11, 21, 12])  # building, vegetation or wall
+    labels[2 * height // 3:] = 7  # road
+    labels[2 * height // 3:, : width // 6] = 8  # sidewalk
+    labels[height - max(2, height // 16):] = 1  # ego vehicle (ignored)
+    for _ in range(int(rng.integers(2, 6))):  # stuff patches, some of them ignored labels
+        y, x = int(rng.integers(0, height - 8)), int(rng.integers(0, width - 8))
+        labels[y: y + int(rng.integers(4, 20)), x: x + int(rng.integers(4, 30))] = rng.choice([4, 13, 17, 19, 20, 22, 9, 0])
+    instances = labels.astype(np.uint16)
+    for k in range(int(rng.integers(3, 9))):
+        label = int(rng.choice([24, 25, 26, 27, 28, 29, 31, 32, 33]))
+        h, w = int(rng.integers(4, height // 3)), int(rng.integers(4, width // 4))
+        y, x = int(rng.integers(height // 3, height - h)), int(rng.integers(0, width - w))
+        labels[y: y + h, x: x + w] = label
+        instances[y: y + h, x: x + w] = label * 1000 + k if rng.random() < 0.85 else label  # else a crowd region
+    return labels, instances
+
+
+def _save_png(array: np.ndarray, path: Path) -> None:
+    Image.fromarray(array).save(path, format="PNG")  # uint8 -> "L", uint16 -> "I;16"
+
+
+CHALLENGE = Segmentation()
