@@ -122,7 +122,7 @@ def segmentation(folder: Path) -> List[Tuple[str, Command]]:
 
     from scoring.challenges.segmentation import demo_scene
 
-    def png(array: "np.ndarray") -> bytes:
+    def png(array: np.ndarray) -> bytes:
         buffer = io.BytesIO()
         Image.fromarray(array).save(buffer, format="PNG")
         return buffer.getvalue()
@@ -151,4 +151,44 @@ def segmentation(folder: Path) -> List[Tuple[str, Command]]:
     ]
 
 
-CASES: Dict[str, Case] = {"classification": classification, "action": action, "segmentation": segmentation}
+COCO_EVAL = """
+import contextlib, io, json, sys, zipfile
+if sys.argv[3] == "faster-coco-eval":
+    from faster_coco_eval import COCO, COCOeval_faster as COCOeval
+else:
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+with contextlib.redirect_stdout(io.StringIO()):
+    truth = COCO(sys.argv[1])
+    with zipfile.ZipFile(sys.argv[2]) as z:
+        results = json.loads(z.read("detections.json"))
+    evaluation = COCOeval(truth, truth.loadRes(results), iouType="bbox")
+    evaluation.evaluate()
+    evaluation.accumulate()
+    evaluation.summarize()
+"""
+
+
+def detection(folder: Path) -> List[Tuple[str, Command]]:
+    """COCO val2017 scale: 5 000 images, about 37 000 boxes, 80 categories, about 500 000 detections."""
+    import json
+
+    from tests.coco_cases import generate
+
+    truth, results = generate(0, images=5000, categories=80, per_image=7.5, detections=100, empty_rate=0.01, size=640)
+    ref = write_reference(folder / "ref", {"task": "detection"}, {"annotations.json": json.dumps(truth)})
+    sub = write_zip(folder / "sub.zip", {"detections.json": json.dumps(results)})
+    print(f"detection: {len(truth['annotations'])} boxes, {len(results)} detections", file=sys.stderr)
+    return [
+        ("vipriors-bench", ours(ref, sub, folder / "out")),
+        ("pycocotools", snippet(COCO_EVAL, ref / "annotations.json", sub, "pycocotools")),
+        ("faster-coco-eval", snippet(COCO_EVAL, ref / "annotations.json", sub, "faster-coco-eval")),
+    ]
+
+
+CASES: Dict[str, Case] = {
+    "classification": classification,
+    "action": action,
+    "segmentation": segmentation,
+    "detection": detection,
+}

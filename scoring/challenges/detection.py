@@ -1,0 +1,281 @@
+"""Object detection (VIPriors, COCO subset): COCO box AP and AR, equal to pycocotools' COCOeval."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import math
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Tuple
+
+import numpy as np
+
+from scoring import report
+from scoring.challenge import Challenge, Column, Result, Section
+from scoring.errors import ReferenceDataError, SubmissionError, quote
+from scoring.metrics.cocoeval import STAT_NAMES, Boxes, Evaluation, evaluate
+from scoring.submission import Submission
+
+KEYS = ("image_id", "category_id", "bbox", "score")
+DEMO_CATEGORIES = [(1, "person"), (2, "bicycle"), (3, "car"), (18, "dog"), (44, "bottle")]
+
+
+@dataclass
+class DetectionReference:
+    image_ids: np.ndarray  # sorted
+    category_ids: np.ndarray  # sorted
+    category_names: List[str]
+    truth: Boxes
+
+
+def _int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _index_of(ids: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """Positions of ``values`` in the sorted ``ids``, and which values are in ``ids`` at all."""
+    position = np.minimum(np.searchsorted(ids, values), len(ids) - 1)
+    return position, ids[position] == values
+
+
+def _reference_error(path: Path, message: str) -> ReferenceDataError:
+    return ReferenceDataError(f"{path}: {message}")
+
+
+def _read_reference(path: Path) -> DetectionReference:
+    try:
+        data = json.loads(path.read_bytes())
+        images = sorted(int(image["id"]) for image in data["images"])
+        categories = sorted((int(c["id"]), str(c.get("name", c["id"]))) for c in data["categories"])
+        annotations = data["annotations"]
+    except OSError as exc:
+        raise _reference_error(path, f"cannot be read ({exc.strerror})") from None
+    except (ValueError, KeyError, TypeError) as exc:
+        raise _reference_error(path, f"not COCO annotations ({type(exc).__name__}: {exc})") from None
+    image_ids = np.array(images, dtype=np.int64)
+    category_ids = np.array([c for c, _ in categories], dtype=np.int64)
+    if len(set(images)) != len(images) or len(set(category_ids.tolist())) != len(category_ids) or not len(image_ids):
+        raise _reference_error(path, "image and category ids must be unique, with at least one image")
+    try:
+        ids = [a["id"] for a in annotations]
+        columns = np.array([(a["image_id"], a["category_id"], a["area"], int(bool(a["iscrowd"]))) for a in annotations],
+                           dtype=float).reshape(-1, 4)
+        xywh = np.array([a["bbox"] for a in annotations], dtype=float).reshape(-1, 4)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _reference_error(path, f"every annotation needs id, image_id, category_id, bbox, area, iscrowd ({exc})") from None
+    if len(set(ids)) != len(ids) or any(not _int(i) or i <= 0 for i in ids):
+        raise _reference_error(path, "annotation ids must be unique positive integers")
+    image, image_known = _index_of(image_ids, columns[:, 0].astype(np.int64))
+    category, category_known = _index_of(category_ids, columns[:, 1].astype(np.int64))
+    if not (image_known.all() and category_known.all()):
+        raise _reference_error(path, "an annotation refers to an image or category that is not listed")
+    truth = Boxes(image, category, xywh, columns[:, 2], columns[:, 3].astype(bool), np.zeros(len(ids)))
+    return DetectionReference(image_ids, category_ids, [name for _, name in categories], truth)
+
+
+class _Entries:
+    """Checks the detections of a submission and turns them into arrays; errors name the first bad entry."""
+
+    def __init__(self, name: str, reference: DetectionReference) -> None:
+        self.name = name
+        self.reference = reference
+
+    def fail(self, index: int, message: str) -> SubmissionError:
+        return SubmissionError(f"{self.name}: entry {index}: {message}")
+
+    def check_one(self, index: int, entry: Any) -> None:
+        if not isinstance(entry, dict):
+            raise self.fail(index, f"expected an object with {', '.join(KEYS)}, found {type(entry).__name__}")
+        for key in KEYS:
+            if key not in entry:
+                raise self.fail(index, f"missing key {key!r}")
+        for key in ("image_id", "category_id"):
+            if not _int(entry[key]):
+                raise self.fail(index, f"{key} must be an integer, not {quote(entry[key])}")
+        box = entry["bbox"]
+        if not isinstance(box, list) or len(box) != 4 or not all(_number(v) for v in box):
+            raise self.fail(index, f"bbox must be a list of 4 numbers [x, y, width, height], not {quote(box)}")
+        if not _number(entry["score"]):
+            raise self.fail(index, f"score must be a number, not {quote(entry['score'])}")
+
+    def _types_hold(self, entries: List[Any]) -> bool:
+        """Fast check that every entry has the right keys and types (C-level passes, no Python loop per entry)."""
+        try:
+            if set(map(type, entries)) - {dict}:
+                return False
+            ids = [e["image_id"] for e in entries] + [e["category_id"] for e in entries]
+            boxes = [e["bbox"] for e in entries]
+            scores = [e["score"] for e in entries]
+        except KeyError:
+            return False
+        return (
+            set(map(type, ids)) <= {int}
+            and set(map(type, boxes)) <= {list}
+            and set(map(len, boxes)) <= {4}
+            and set(map(type, [v for box in boxes for v in box])) <= {int, float}
+            and set(map(type, scores)) <= {int, float}
+        )
+
+    def arrays(self, entries: Any) -> Boxes:
+        """The detections as arrays of image and category indices, boxes, areas and scores."""
+        if not isinstance(entries, list):
+            raise SubmissionError(f"{self.name}: expected a JSON list of detections, found {type(entries).__name__}")
+        if not self._types_hold(entries):
+            for index, entry in enumerate(entries):
+                self.check_one(index, entry)
+        count = len(entries)
+        image_ids = np.fromiter((e["image_id"] for e in entries), dtype=np.int64, count=count)
+        category_ids = np.fromiter((e["category_id"] for e in entries), dtype=np.int64, count=count)
+        xywh = np.array([e["bbox"] for e in entries], dtype=float).reshape(-1, 4)
+        score = np.fromiter((e["score"] for e in entries), dtype=float, count=count)
+        finite = np.isfinite(xywh).all(axis=1) & np.isfinite(score)
+        if not finite.all():
+            index = int(np.argmin(finite))
+            raise self.fail(index, f"non-finite number in bbox {xywh[index].tolist()} or score {score[index]}")
+        negative = (xywh[:, 2] < 0) | (xywh[:, 3] < 0)
+        if negative.any():
+            index = int(np.argmax(negative))
+            raise self.fail(index, f"negative width or height in bbox {xywh[index].tolist()}")
+        image, known = _index_of(self.reference.image_ids, image_ids)
+        if not known.all():
+            index = int(np.argmin(known))
+            raise self.fail(index, f"unknown image_id {image_ids[index]}; use the test image ids (test_image_mappings.txt)")
+        category, known = _index_of(self.reference.category_ids, category_ids)
+        if not known.all():
+            index = int(np.argmin(known))
+            raise self.fail(index, f"unknown category_id {category_ids[index]}; use the COCO category ids")
+        return Boxes(image, category, xywh, xywh[:, 2] * xywh[:, 3], np.zeros(count, dtype=bool), score)
+
+
+class Detection(Challenge):
+    task = "detection"
+    title = "Object detection"
+    reference_format = (
+        "annotations.json in COCO format (images, annotations with bbox, area, iscrowd and category_id, categories), "
+        "with the test images' ids."
+    )
+    submission_format = (
+        "A zip holding exactly one JSON file (or the same gzipped, .json.gz): a list of detections "
+        '{"image_id": int, "category_id": int, "bbox": [x, y, width, height], "score": float}, with the test image '
+        "ids of test_image_mappings.txt and COCO category ids. An empty list is valid; images without detections are fine."
+    )
+    submission_example = '[{"image_id": 1, "category_id": 18, "bbox": [258.2, 41.3, 348.3, 243.6], "score": 0.94}]'
+    columns = (
+        Column("AP", "AP", "Average precision over IoU 0.50:0.95, all areas, 100 detections (the primary score)."),
+        Column("AP50", "AP50", "Average precision at IoU 0.50."),
+        Column("AP75", "AP75", "Average precision at IoU 0.75."),
+        Column("APs", "AP small", "Average precision of small objects (area < 32^2)."),
+        Column("APm", "AP medium", "Average precision of medium objects (32^2 to 96^2)."),
+        Column("APl", "AP large", "Average precision of large objects (area > 96^2)."),
+        Column("AR1", "AR1", "Average recall with 1 detection per image and category."),
+        Column("AR10", "AR10", "Average recall with 10 detections per image and category."),
+        Column("AR100", "AR100", "Average recall with 100 detections per image and category."),
+        Column("ARs", "AR small", "Average recall of small objects."),
+        Column("ARm", "AR medium", "Average recall of medium objects."),
+        Column("ARl", "AR large", "Average recall of large objects."),
+    )
+
+    def load_reference(self, folder: Path, info: Dict[str, Any]) -> DetectionReference:
+        return _read_reference(folder / "annotations.json")
+
+    def _read_json(self, submission: Submission, name: str) -> Any:
+        data = submission.read(name)
+        if name.lower().endswith(".gz"):
+            try:
+                with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+                    data = stream.read(self.max_submission_bytes + 1)
+            except (OSError, EOFError) as exc:
+                raise SubmissionError(f"{name}: not a readable gzip file ({exc})") from None
+            if len(data) > self.max_submission_bytes:
+                raise SubmissionError(f"{name}: larger than {self.max_submission_bytes} bytes once uncompressed")
+        try:
+            return json.loads(data)
+        except UnicodeDecodeError:
+            raise SubmissionError(f"{name}: not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            raise SubmissionError(f"{name}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+
+    def score(self, reference: DetectionReference, submission: Submission) -> Result:
+        name = submission.single(".json", ".json.gz")
+        detections = _Entries(name, reference).arrays(self._read_json(submission, name))
+        evaluation = evaluate(reference.truth, detections, len(reference.image_ids), len(reference.category_ids))
+        scores = dict(zip(STAT_NAMES, evaluation.stats.tolist()))
+        undefined = [key for key, value in scores.items() if value == -1]
+        warnings = [f"{', '.join(undefined)}: undefined for this reference (no ground truth in that range), shown as -1"]
+        with_detections = int(len(np.unique(detections.image))) if len(detections.image) else 0
+        return Result(
+            scores=scores,
+            counts={
+                "detections": len(detections.score),
+                "images": len(reference.image_ids),
+                "images_with_detections": with_detections,
+            },
+            warnings=warnings if undefined else [],
+            sections=self._sections(reference, evaluation),
+            notes=[
+                "Numbers follow pycocotools' COCOeval for boxes: at most the 100 best-scored detections per image and "
+                "category count; -1 marks a value that is undefined (no ground truth in that range)."
+            ],
+        )
+
+    def _sections(self, reference: DetectionReference, evaluation: Evaluation) -> List[Section]:
+        ap = evaluation.category_ap()
+        rows = [(name, report.number(value) if value > -1 else "-1 (no ground truth)")
+                for name, value in zip(reference.category_names, ap)]
+        curves = []
+        for label, t in (("IoU 0.50", 0), ("IoU 0.75", 5)):
+            precision = evaluation.precision[t, :, :, 0, -1]
+            defined = precision > -1
+            counts = defined.sum(axis=1)
+            mean = np.where(counts > 0, np.where(defined, precision, 0).sum(axis=1) / np.maximum(counts, 1), math.nan)
+            curves.append((label, np.linspace(0, 1, len(mean)).tolist(), mean.tolist()))
+        return [
+            Section("AP per category", report.table(["Category", "AP (IoU .50:.95)"], rows)),
+            Section("Precision and recall", report.line_chart(curves, "recall", "precision (mean over categories)")),
+        ]
+
+    def write_demo_reference(self, folder: Path, seed: int) -> None:
+        rng = random.Random(seed)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "reference.json").write_text(json.dumps({"task": self.task, "demo": True}) + "\n")
+        images = [{"id": 1000 + i, "width": 640, "height": 480, "file_name": f"{1000 + i:012d}.jpg"} for i in range(12)]
+        annotations = []
+        for image in images:
+            for _ in range(rng.randint(0, 6)):
+                w, h = rng.uniform(8, 300), rng.uniform(8, 250)
+                box = [round(rng.uniform(0, 640 - w), 2), round(rng.uniform(0, 480 - h), 2), round(w, 2), round(h, 2)]
+                annotations.append({
+                    "id": len(annotations) + 1, "image_id": image["id"], "category_id": rng.choice(DEMO_CATEGORIES)[0],
+                    "bbox": box, "area": round(box[2] * box[3] * 0.8, 2), "iscrowd": int(rng.random() < 0.05),
+                })
+        categories = [{"id": i, "name": name, "supercategory": name} for i, name in DEMO_CATEGORIES]
+        data = {"images": images, "annotations": annotations, "categories": categories}
+        (folder / "annotations.json").write_text(json.dumps(data, indent=1) + "\n")
+
+    def sample_submission(self, reference: DetectionReference, seed: int) -> Dict[str, bytes]:
+        rng = random.Random(seed)
+        truth = reference.truth
+        detections = []
+        for image, category, box in zip(truth.image.tolist(), truth.category.tolist(), truth.xywh.tolist()):
+            jitter = [v + rng.uniform(-0.15, 0.15) * (box[2] if i % 2 == 0 else box[3]) for i, v in enumerate(box)]
+            jitter[2:] = [max(1.0, v) for v in jitter[2:]]
+            detections.append({"image_id": int(reference.image_ids[image]), "category_id": int(reference.category_ids[category]),
+                               "bbox": [round(v, 2) for v in jitter], "score": round(rng.random(), 4)})
+        for image_id in reference.image_ids.tolist():
+            for _ in range(3):
+                x, y = rng.uniform(0, 500), rng.uniform(0, 400)
+                detections.append({"image_id": image_id, "category_id": int(rng.choice(reference.category_ids.tolist())),
+                                   "bbox": [round(x, 2), round(y, 2), round(rng.uniform(5, 140), 2),
+                                            round(rng.uniform(5, 80), 2)],
+                                   "score": round(rng.random() * 0.5, 4)})
+        return {"detections.json": json.dumps(detections).encode()}
+
+
+CHALLENGE = Detection()

@@ -1,0 +1,126 @@
+"""Detection scorer: equal to pycocotools on generated cases, a perfect score, every error path."""
+
+from __future__ import annotations
+
+import gzip
+import json
+
+import numpy as np
+import pytest
+
+from scoring.challenges.detection import _Entries, _read_reference
+from scoring.metrics.cocoeval import STAT_NAMES, evaluate
+from tests.coco_cases import generate, pycocotools_stats
+from tests.helpers import assert_rejected, score, write_reference, write_zip
+
+CASES = {
+    "default": {},
+    "crowded, many crowds": {"per_image": 30, "detections": 80, "crowd_rate": 0.3},
+    "all scores tied, tiny boxes": {"tie_rate": 1.0, "size": 60},
+    "over 100 detections per image": {"images": 5, "categories": 2, "per_image": 40, "detections": 150, "size": 100},
+    "many empty images": {"empty_rate": 0.5},
+}
+
+
+def reference(tmp_path, truth):
+    return write_reference(tmp_path / "ref", {"task": "detection"}, {"annotations.json": json.dumps(truth)})
+
+
+def ours(tmp_path, ref, results, name="detections.json"):
+    run = score("--reference", ref, write_zip(tmp_path / "sub.zip", {name: json.dumps(results)}), "--output", tmp_path / "out")
+    assert run.code == 0, run.err
+    return json.loads((tmp_path / "out" / "scores.json").read_text())
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("seed", range(4))
+def test_all_twelve_stats_and_the_precision_array_equal_pycocotools(tmp_path, case, seed):
+    truth, results = generate(seed, **CASES[case])
+    expected, oracle = pycocotools_stats(truth, results)
+    got = ours(tmp_path, reference(tmp_path, truth), results)
+    assert np.abs(np.array([got[key] for key in STAT_NAMES]) - expected).max() <= 1e-12
+    ref = _read_reference(tmp_path / "ref" / "annotations.json")
+    engine = evaluate(ref.truth, _Entries("x", ref).arrays(results), len(ref.image_ids), len(ref.category_ids))
+    assert np.abs(engine.precision - oracle.eval["precision"]).max() <= 1e-12
+    assert np.abs(engine.recall - oracle.eval["recall"]).max() <= 1e-12
+
+
+def test_a_perfect_submission_scores_one(tmp_path):
+    truth, _ = generate(3, crowd_rate=0.0)
+    results = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+               for a in truth["annotations"]]
+    got = ours(tmp_path, reference(tmp_path, truth), results)
+    assert got["AP"] == 1.0 and got["AP50"] == 1.0 and got["AR100"] == 1.0
+
+
+def test_an_empty_list_is_valid_and_scores_zero(tmp_path):
+    truth, _ = generate(1)
+    got = ours(tmp_path, reference(tmp_path, truth), [])
+    assert all(got[key] in (0.0, -1.0) for key in STAT_NAMES) and got["AP"] == 0.0
+
+
+def test_undefined_values_are_minus_one_and_said_on_the_page(tmp_path):
+    truth, results = generate(2, size=30)  # every box is small: medium and large are undefined
+    got = ours(tmp_path, reference(tmp_path, truth), results)
+    assert got["APl"] == -1.0 and got["ARl"] == -1.0
+    assert "undefined" in (tmp_path / "out" / "detailed_results.html").read_text()
+    assert "APl: -1.0" in "\n".join((tmp_path / "out" / "scores.txt").read_text().splitlines())
+
+
+def test_a_gzipped_json_is_accepted(tmp_path):
+    truth, results = generate(4)
+    ref = reference(tmp_path, truth)
+    plain = ours(tmp_path, ref, results)
+    sub = write_zip(tmp_path / "gz.zip", {"detections.json.gz": gzip.compress(json.dumps(results).encode())})
+    run = score("--reference", ref, sub, "--output", tmp_path / "gz")
+    assert run.code == 0, run.err
+    assert json.loads((tmp_path / "gz" / "scores.json").read_text()) == plain
+
+
+def test_the_detailed_page_has_per_category_ap_and_a_precision_recall_picture(tmp_path):
+    truth, results = generate(5)
+    ours(tmp_path, reference(tmp_path, truth), results)
+    page = (tmp_path / "out" / "detailed_results.html").read_text()
+    assert "AP per category" in page and "class" in page and "<polyline" in page
+
+
+DROP = object()
+
+
+@pytest.mark.parametrize(
+    "change, fragments",
+    [
+        ({"score": DROP}, ["entry 1: missing key 'score'"]),
+        ({"image_id": "12"}, ["entry 1: image_id must be an integer, not '12'"]),
+        ({"image_id": 1.0}, ["entry 1: image_id must be an integer"]),
+        ({"category_id": True}, ["entry 1: category_id must be an integer"]),
+        ({"bbox": [1, 2, 3]}, ["entry 1: bbox must be a list of 4 numbers"]),
+        ({"bbox": [1, 2, "3", 4]}, ["entry 1: bbox must be a list of 4 numbers"]),
+        ({"score": None}, ["entry 1: score must be a number, not None"]),
+        ({"score": float("nan")}, ["entry 1: non-finite number"]),
+        ({"bbox": [1, 2, float("inf"), 4]}, ["entry 1: non-finite number"]),
+        ({"bbox": [1, 2, -3, 4]}, ["entry 1: negative width or height"]),
+        ({"image_id": 987654}, ["entry 1: unknown image_id 987654"]),
+        ({"category_id": 999}, ["entry 1: unknown category_id 999"]),
+        ("a string", ["entry 1: expected an object"]),
+    ],
+)
+def test_invalid_entries_are_rejected_naming_the_first_one(tmp_path, change, fragments):
+    truth, _ = generate(6)
+    good = {"image_id": truth["images"][0]["id"], "category_id": truth["categories"][0]["id"],
+            "bbox": [1.0, 2.0, 3.0, 4.0], "score": 0.5}
+    entry = change if isinstance(change, str) else {k: v for k, v in {**good, **change}.items() if v is not DROP}
+    sub = write_zip(tmp_path / "bad.zip", {"detections.json": json.dumps([good, entry, entry])})
+    assert_rejected(score("--reference", reference(tmp_path, truth), sub, "--output", tmp_path / "o"), tmp_path / "o",
+                    "detections.json", *fragments)
+
+
+def test_a_file_that_is_not_a_json_list_is_rejected(tmp_path):
+    truth, _ = generate(7)
+    ref = reference(tmp_path, truth)
+    sub = write_zip(tmp_path / "a.zip", {"d.json": '{"image_id": 1}'})
+    assert_rejected(score("--reference", ref, sub), None, "d.json: expected a JSON list of detections, found dict")
+    sub = write_zip(tmp_path / "b.zip", {"d.json": "[{]"})
+    assert_rejected(score("--reference", ref, sub), None, "d.json, line 1, column 3: not valid JSON")
+    sub = write_zip(tmp_path / "c.zip", {"d.json.gz": b"not gzip"})
+    assert_rejected(score("--reference", ref, sub), None, "d.json.gz: not a readable gzip file")
