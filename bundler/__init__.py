@@ -1,0 +1,1 @@
+"""vipriors-bench bundler: from an organiser's competition.yaml to a bundle CodaLab accepts."""

@@ -1,0 +1,113 @@
+"""``python -m bundler``: build, check and try competition bundles."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from bundler.build import build
+from bundler.check import check_bundle
+from bundler.competition import REPO, ConfigError, load_competition
+from bundler.worker import run_phase
+
+EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
+
+DESCRIPTION = """\
+Build, check and try competition bundles for CodaLab.
+
+  build NAME     validate competitions/NAME/competition.yaml and write build/NAME_bundle.zip
+  check BUNDLE   lint a bundle (ours or hand-made) against CodaLab's rules
+  try BUNDLE SUB run the bundle's scoring program on a submission as the CodaLab worker does
+
+exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
+"""
+
+
+def _overrides(items: List[str], parser: argparse.ArgumentParser) -> Dict[str, Path]:
+    overrides = {}
+    for item in items:
+        phase, sep, folder = item.partition("=")
+        if not sep or not phase or not folder:
+            parser.error(f"--reference expects PHASE=DIR (a phase number or name), not {item!r}")
+        overrides[phase] = Path(folder).expanduser().resolve()
+    return overrides
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m bundler", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    make = commands.add_parser("build", help="build a competition's bundle")
+    make.add_argument("name", help="a folder of competitions/, e.g. detection")
+    make.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
+                      help="hidden reference folder of a phase (number or name); repeatable")
+    make.add_argument("--output", type=Path, help="where to write the bundle (default build/NAME_bundle.zip)")
+    make.add_argument("--platform", choices=["codalab"], default="codalab", help="bundle format (default codalab)")
+    lint = commands.add_parser("check", help="lint a bundle against CodaLab's rules")
+    lint.add_argument("bundle", type=Path)
+    trial = commands.add_parser("try", help="score a submission with a bundle, as the CodaLab worker does")
+    trial.add_argument("bundle", type=Path)
+    trial.add_argument("submission", type=Path)
+    trial.add_argument("--phase", type=int, default=1, help="phase number (default 1)")
+    return parser
+
+
+def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    overrides = _overrides(args.reference, parser)
+    competition = load_competition(args.name)
+    output = args.output or REPO / "build" / f"{args.name}_bundle.zip"
+    built = build(competition, output, overrides)
+    print(f"wrote {built.path} ({built.size / 1024:.0f} KiB, {len(competition.config.phases)} phase(s))")
+    return EXIT_OK
+
+
+def _check(args: argparse.Namespace) -> int:
+    problems = check_bundle(args.bundle)
+    for problem in problems:
+        print(f"{args.bundle}: {problem}")
+    if not problems:
+        print(f"{args.bundle}: no problems found")
+    return EXIT_INVALID if problems else EXIT_OK
+
+
+def _try(args: argparse.Namespace) -> int:
+    for path in (args.bundle, args.submission):
+        if not path.is_file():
+            print(f"error: {path}: not found", file=sys.stderr)
+            return EXIT_USAGE
+    trial = run_phase(args.bundle, args.submission, args.phase)
+    sys.stdout.write(trial.stdout)
+    sys.stderr.write(trial.stderr)
+    if trial.failure:
+        print(f"submission failed (exit {trial.returncode}): {trial.failure}")
+        return EXIT_INVALID
+    width = max(len(label) for label in trial.row)
+    print("leaderboard row:")
+    for label, value in trial.row.items():
+        print(f"  {label:<{width}}  {'(empty)' if value is None else value}")
+    empty = [label for label, value in trial.row.items() if value is None]
+    if trial.dropped:
+        print(f"scores.txt keys matching no column (dropped by CodaLab): {', '.join(trial.dropped)}")
+    if empty:
+        print(f"columns that would stay empty: {', '.join(empty)}")
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Run a subcommand; config problems are all printed, each with file:line."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "build":
+            return _build(args, parser)
+        if args.command == "check":
+            return _check(args)
+        return _try(args)
+    except ConfigError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        print(f"{len(exc.problems)} problem(s); nothing was written", file=sys.stderr)
+        return EXIT_INVALID

@@ -1,0 +1,86 @@
+"""Write the competition.yaml of a CodaLab Competitions (v1) bundle.
+
+Only keys CodaLab's models know; leaderboard columns come from the scoring module's declarations
+(primary first), tied to the leaderboard with a YAML anchor; dates appear exactly as the organiser
+wrote them. Strings are written as JSON strings, which YAML reads back unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Dict, List
+
+from bundler.competition import Competition
+from scoring.challenge import Column
+
+SCORING_PROGRAM = "scoring_program.zip"
+STARTING_KIT = "starting_kit.zip"
+LEADERBOARD_KEY = "RESULTS"
+
+
+def reference_zip_name(phase_number: int) -> str:
+    """The bundle member holding a phase's reference data."""
+    return f"reference_data_{phase_number}.zip"
+
+
+def _text(value: str) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _flag(value: bool) -> str:
+    return "True" if value else "False"
+
+
+def leaderboard_columns(columns: List[Column]) -> List[str]:
+    """The ``leaderboard:`` section: one leaderboard, one column per declared metric, primary ranked first."""
+    lines = ["leaderboard:", "  leaderboards:", f"    {LEADERBOARD_KEY}: &{LEADERBOARD_KEY}",
+             '      label: "Results"', "      rank: 1", "  columns:"]
+    for rank, column in enumerate(columns, 1):
+        lines += [
+            f"    {column.key}:",
+            f"      leaderboard: *{LEADERBOARD_KEY}",
+            f"      label: {_text(column.label)}",
+            f"      rank: {rank}",
+            f"      sort: {column.sort}",
+            f"      numeric_format: {column.digits}",
+        ]
+    return lines
+
+
+def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_name: str) -> str:
+    """The whole competition.yaml text."""
+    config = competition.config
+    lines = [
+        f"title: {_text(config.title)}",
+        f"description: {_text(config.description)}",
+        f"image: {_text(logo_name)}",
+        f"has_registration: {_flag(config.registration_required)}",
+        f"allow_teams: {_flag(config.allow_teams)}",
+        f"competition_docker_image: {_text(competition.docker_image)}",
+        "enable_detailed_results: True",
+        "force_submission_to_leaderboard: True",
+    ]
+    if config.end_date is not None:
+        lines.append(f"end_date: {config.end_date.text}")
+    lines.append("html:")
+    lines += [f"  {_text(name)}: {_text(file)}" for name, file in page_files.items()]
+    lines.append("phases:")
+    for number, phase in enumerate(config.phases, 1):
+        lines += [
+            f"  {number}:",
+            f"    phasenumber: {number}",
+            f"    label: {_text(phase.name)}",
+            f"    description: {_text(phase.description)}",
+            f"    start_date: {phase.start.text}",
+            f"    color: {phase.color}",
+            f"    max_submissions: {phase.max_submissions}",
+            f"    max_submissions_per_day: {phase.max_submissions_per_day}",
+            f"    execution_time_limit: {phase.execution_time_limit}",
+            "    is_scoring_only: True",
+            "    auto_migration: False",  # a new phase has new reference data: old submissions would not fit
+            f"    scoring_program: {SCORING_PROGRAM}",
+            f"    reference_data: {reference_zip_name(number)}",
+            f"    starting_kit: {STARTING_KIT}",
+        ]
+    lines += leaderboard_columns(list(competition.challenge.columns))
+    return "\n".join(lines) + "\n"

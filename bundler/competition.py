@@ -1,0 +1,133 @@
+"""The competition.yaml an organiser edits: its schema, defaults, and cross-field checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, List, Optional
+
+from bundler import schema as s
+from bundler.yaml_lines import LoadError, Where, load
+from scoring.challenge import Challenge, challenges
+
+REPO = Path(__file__).resolve().parent.parent
+COMPETITIONS = REPO / "competitions"
+REQUIRED_PAGES = ("overview", "evaluation", "terms", "data")
+TITLE_LIMIT = 100  # CodaLab's Competition.title
+DOCKER_IMAGE_LIMIT = 128  # CodaLab's competition_docker_image
+
+
+class ConfigError(Exception):
+    """The competition's files are invalid; ``problems`` lists every one with file:line."""
+
+    def __init__(self, problems: List[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class ReferenceFolder(s.Option):
+    """A folder outside the repository holding reference.json and the hidden reference files."""
+
+    def convert(self, value: Any, where: Where, context: s.Context) -> Path:
+        if not isinstance(value, str) or not value.strip():
+            raise s.Invalid(f"expected the path of a reference folder, found {value!r}")
+        path = (context.file.parent / value).expanduser().resolve()
+        if path == REPO or REPO in path.parents:
+            raise s.Invalid(f"{value!r} is inside the repository; hidden reference data must live outside it")
+        if not (path / "reference.json").is_file():
+            raise s.Invalid(f"{value!r} is not a reference folder (no reference.json in {path})")
+        return path
+
+
+PHASE = {
+    "name": s.String(doc="the phase's label on the platform, e.g. 'Development'", max_length=50),
+    "description": s.String(default="", doc="one paragraph shown with the phase", non_empty=False),
+    "start": s.Date(doc="when the phase opens (ISO 8601; a date alone means 00:00 UTC)"),
+    "end": s.Date(default=None, doc="when it closes; by default when the next phase starts (Codabench needs it)"),
+    "max_submissions": s.Integer(default=100, doc="submissions a participant may make in this phase"),
+    "max_submissions_per_day": s.Integer(default=5, doc="submissions a participant may make per day"),
+    "execution_time_limit": s.Integer(default=600, doc="seconds the scoring program may run per submission"),
+    "reference": ReferenceFolder(default=None, doc="hidden reference folder, outside the repo (default: demo data)"),
+    "color": s.Choice(["white", "orange", "yellow", "green", "blue", "purple"], default="green",
+                      doc="the phase's colour on CodaLab"),
+}
+
+SCHEMA = {
+    "title": s.String(doc="the competition's title", max_length=TITLE_LIMIT),
+    "description": s.String(doc="one or two sentences shown in the competition list"),
+    "challenge": s.Choice(sorted(challenges()), doc="which scoring module scores it (scoring/challenges/)"),
+    "logo": s.File(doc="the logo image shown on the platform, relative to this file"),
+    "docker_image": s.String(default=None, doc="platform docker image (default: what the scoring module needs)",
+                             max_length=DOCKER_IMAGE_LIMIT),
+    "end_date": s.Date(default=None, doc="when the last phase closes; none: it never closes"),
+    "registration_required": s.Boolean(default=True, doc="participants must be approved by the organisers"),
+    "allow_teams": s.Boolean(default=False, doc="participants may form teams"),
+    "pages": s.MappingOf(s.File(), doc="page name -> Jinja2 HTML template; overview, evaluation, terms, data required"),
+    "phases": s.ListOf(s.SubConfig(PHASE), doc="the phases, in order"),
+    "organizers": s.String(default="", doc="who runs the competition, shown on the overview page", non_empty=False),
+    "codalab_id": s.Integer(default=None, doc="the competition's number on CodaLab once uploaded (for links)"),
+}
+
+
+@dataclass
+class Competition:
+    """A validated competition: its folder, values and scoring module."""
+
+    name: str
+    folder: Path
+    config: s.Values
+    challenge: Challenge
+
+    @property
+    def docker_image(self) -> str:
+        return self.config.docker_image or self.challenge.docker_image
+
+
+def _cross_checks(config: s.Values, context: s.Context) -> None:
+    """Rules that involve several keys: required pages, phase order, end dates."""
+    if config.pages is not None:
+        for page in REQUIRED_PAGES:
+            if page not in config.pages:
+                context.report(("pages",), f"pages.{page} is required (CodaLab needs {', '.join(REQUIRED_PAGES)})")
+    phases = [p for p in (config.phases or []) if p is not None and p.start is not None]
+    for i, phase in enumerate(phases):
+        where: Where = ("phases", i)
+        if phase.end is not None and phase.end.when <= phase.start.when:
+            context.report(where + ("end",), f"phases[{i + 1}].end ({phase.end.text}) must be after its start ({phase.start.text})")
+        if i + 1 < len(phases):
+            following = phases[i + 1]
+            if following.start.when <= phase.start.when:
+                context.report(("phases", i + 1, "start"),
+                               f"phases[{i + 2}].start ({following.start.text}) must be after phases[{i + 1}].start "
+                               f"({phase.start.text}): phases run one after the other")
+            elif phase.end is not None and phase.end.when > following.start.when:
+                context.report(where + ("end",), f"phases[{i + 1}].end ({phase.end.text}) must not be after the next "
+                                                 f"phase's start ({following.start.text})")
+    if config.end_date is not None and phases and config.end_date.when <= phases[-1].start.when:
+        context.report(("end_date",), f"end_date ({config.end_date.text}) must be after the last phase's start "
+                                      f"({phases[-1].start.text})")
+    names = [p.name for p in phases]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            context.report(("phases", i, "name"), f"phase name {name!r} is used twice")
+
+
+def load_competition(name: str, folder: Optional[Path] = None) -> Competition:
+    """Load and validate ``competitions/<name>/competition.yaml``; ConfigError lists every problem."""
+    folder = folder or COMPETITIONS / name
+    path = folder / "competition.yaml"
+    if not path.is_file():
+        known = sorted(p.name for p in COMPETITIONS.iterdir() if (p / "competition.yaml").is_file())
+        raise ConfigError([f"{path}: not found; competitions: {', '.join(known)}"])
+    try:
+        data, lines, raw = load(path)
+    except LoadError as exc:
+        raise ConfigError([str(exc)]) from None
+    context = s.Context(path, lines, raw)
+    config = s.validate_mapping(SCHEMA, data, (), context)
+    if config is not None:
+        _cross_checks(config, context)
+    if context.problems:
+        raise ConfigError([str(p) for p in sorted(context.problems, key=lambda p: p.line)])
+    assert config is not None
+    return Competition(name, folder, config, challenges()[config.challenge])

@@ -1,0 +1,239 @@
+"""A declarative, typed schema for YAML configuration, in the style of mkdocs' config options.
+
+Each option has a type, a default and one line of doc. :func:`validate` checks a whole document
+and collects every problem with its ``file:line`` instead of stopping at the first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from bundler.yaml_lines import Where
+
+REQUIRED = object()
+
+
+@dataclass
+class Problem:
+    """One validation error: where it is and what was expected."""
+
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+class Invalid(Exception):
+    """Raised by an option for a value it cannot accept."""
+
+
+@dataclass
+class Context:
+    """What options need while validating: the file, the line map, and the collected problems."""
+
+    file: Path
+    lines: Dict[Where, int]
+    raw: Dict[Where, str]
+    problems: List[Problem] = field(default_factory=list)
+
+    def line(self, where: Where) -> int:
+        while where not in self.lines and where:
+            where = where[:-1]
+        return self.lines.get(where, 1)
+
+    def report(self, where: Where, message: str) -> None:
+        self.problems.append(Problem(self.file, self.line(where), message))
+
+
+class Option:
+    """Base option: ``default`` (REQUIRED if none) and a one-line ``doc``."""
+
+    expected = "a value"
+
+    def __init__(self, default: Any = REQUIRED, doc: str = "") -> None:
+        self.default = default
+        self.doc = doc
+
+    def convert(self, value: Any, where: Where, context: Context) -> Any:
+        return value
+
+    def run(self, value: Any, where: Where, context: Context) -> Any:
+        try:
+            return self.convert(value, where, context)
+        except Invalid as exc:
+            context.report(where, f"{_name(where)}: {exc}")
+            return None
+
+
+def _name(where: Where) -> str:
+    return ".".join(str(part) if not isinstance(part, int) else f"[{part + 1}]" for part in where).replace(".[", "[")
+
+
+class String(Option):
+    def __init__(self, default: Any = REQUIRED, doc: str = "", max_length: Optional[int] = None, non_empty: bool = True):
+        super().__init__(default, doc)
+        self.max_length = max_length
+        self.non_empty = non_empty
+
+    def convert(self, value: Any, where: Where, context: Context) -> str:
+        if not isinstance(value, str):
+            raise Invalid(f"expected text, found {value!r}")
+        if self.non_empty and not value.strip():
+            raise Invalid("must not be empty")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise Invalid(f"{len(value)} characters, the platform accepts at most {self.max_length}")
+        return value
+
+
+class Integer(Option):
+    def __init__(self, default: Any = REQUIRED, doc: str = "", minimum: int = 1):
+        super().__init__(default, doc)
+        self.minimum = minimum
+
+    def convert(self, value: Any, where: Where, context: Context) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise Invalid(f"expected a whole number, found {value!r}")
+        if value < self.minimum:
+            raise Invalid(f"must be at least {self.minimum}, found {value}")
+        return value
+
+
+class Boolean(Option):
+    def convert(self, value: Any, where: Where, context: Context) -> bool:
+        if not isinstance(value, bool):
+            raise Invalid(f"expected true or false, found {value!r}")
+        return value
+
+
+class Choice(Option):
+    def __init__(self, choices: Sequence[str], default: Any = REQUIRED, doc: str = ""):
+        super().__init__(default, doc)
+        self.choices = list(choices)
+
+    def convert(self, value: Any, where: Where, context: Context) -> str:
+        if value not in self.choices:
+            hint = difflib.get_close_matches(str(value), self.choices, n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            raise Invalid(f"{value!r} is not one of {', '.join(self.choices)}{extra}")
+        return value
+
+
+@dataclass(frozen=True)
+class Moment:
+    """A date as the organiser wrote it (``text``) and as an aware UTC datetime (``when``)."""
+
+    text: str
+    when: dt.datetime
+
+
+class Date(Option):
+    """ISO 8601 date or date and time; a date alone means 00:00 UTC, a time without zone means UTC."""
+
+    def convert(self, value: Any, where: Where, context: Context) -> Moment:
+        text = context.raw.get(where, str(value))
+        if isinstance(value, dt.datetime):
+            when = value
+        elif isinstance(value, dt.date):
+            when = dt.datetime(value.year, value.month, value.day)
+        elif isinstance(value, str):
+            try:
+                when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                raise Invalid(f"{value!r} is not an ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z") from None
+        else:
+            raise Invalid(f"expected an ISO 8601 date such as 2027-03-01, found {value!r}")
+        when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+        return Moment(text, when)
+
+
+class File(Option):
+    """A file path relative to the config's folder; it must exist."""
+
+    def convert(self, value: Any, where: Where, context: Context) -> Path:
+        if not isinstance(value, str) or not value.strip():
+            raise Invalid(f"expected a file path, found {value!r}")
+        path = (context.file.parent / value).resolve()
+        if not path.is_file():
+            raise Invalid(f"file {value!r} not found (paths are relative to {context.file.parent})")
+        return path
+
+
+class ListOf(Option):
+    def __init__(self, item: Option, default: Any = REQUIRED, doc: str = "", min_items: int = 1):
+        super().__init__(default, doc)
+        self.item = item
+        self.min_items = min_items
+
+    def convert(self, value: Any, where: Where, context: Context) -> List[Any]:
+        if not isinstance(value, list):
+            raise Invalid(f"expected a list, found {type(value).__name__}")
+        if len(value) < self.min_items:
+            raise Invalid(f"needs at least {self.min_items} item(s)")
+        return [self.item.run(item, where + (i,), context) for i, item in enumerate(value)]
+
+
+class MappingOf(Option):
+    """A mapping of free keys (text) to values of one option."""
+
+    def __init__(self, value: Option, default: Any = REQUIRED, doc: str = ""):
+        super().__init__(default, doc)
+        self.value = value
+
+    def convert(self, value: Any, where: Where, context: Context) -> Dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid(f"expected a mapping of names to values, found {type(value).__name__}")
+        return {str(key): self.value.run(item, where + (key,), context) for key, item in value.items()}
+
+
+class SubConfig(Option):
+    """A nested mapping with its own schema; returns an object with one attribute per option."""
+
+    def __init__(self, schema: Dict[str, Option], default: Any = REQUIRED, doc: str = "",
+                 check: Optional[Callable[[Any, Where, Context], None]] = None):
+        super().__init__(default, doc)
+        self.schema = schema
+        self.check = check
+
+    def convert(self, value: Any, where: Where, context: Context) -> Any:
+        result = validate_mapping(self.schema, value, where, context)
+        if self.check is not None and result is not None:
+            self.check(result, where, context)
+        return result
+
+
+class Values:
+    """Validated values of a SubConfig, as attributes."""
+
+    def __init__(self, values: Dict[str, Any]) -> None:
+        self.__dict__.update(values)
+
+    def __repr__(self) -> str:
+        return f"Values({self.__dict__!r})"
+
+
+def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context: Context) -> Optional[Values]:
+    """Check ``data`` against ``schema``, reporting every problem; defaults fill missing keys."""
+    if not isinstance(data, dict):
+        context.report(where, f"{_name(where) or 'the file'}: expected a mapping of keys to values")
+        return None
+    values: Dict[str, Any] = {}
+    for key in data:
+        if key not in schema:
+            hint = difflib.get_close_matches(str(key), list(schema), n=1)
+            extra = f"; did you mean {hint[0]!r}?" if hint else f"; known keys: {', '.join(schema)}"
+            context.report(where + (key,), f"unknown key {_name(where + (key,))!r}{extra}")
+    for key, option in schema.items():
+        if key in data and data[key] is not None:
+            values[key] = option.run(data[key], where + (key,), context)
+        elif option.default is REQUIRED:
+            context.report(where, f"{_name(where + (key,))} is required: {option.doc}")
+            values[key] = None
+        else:
+            values[key] = option.default
+    return Values(values)

@@ -1,0 +1,51 @@
+"""Deterministic zips: sorted members, fixed timestamps and permissions, written atomically."""
+
+from __future__ import annotations
+
+import io
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Dict, Mapping
+
+EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def zip_bytes(files: Mapping[str, bytes]) -> bytes:
+    """A zip of ``files`` (name -> content) that is byte-identical for the same input."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name in sorted(files):
+            info = zipfile.ZipInfo(name, date_time=EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3  # unix, so the permissions below are read
+            info.external_attr = (0o100644 << 16)
+            archive.writestr(info, files[name], compresslevel=9)
+    return buffer.getvalue()
+
+
+def folder_files(folder: Path, prefix: str = "", suffixes: tuple = ()) -> Dict[str, bytes]:
+    """Every regular file below ``folder`` (skipping caches and dot-files), keyed by ``prefix`` + relative path."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if any(part.startswith(".") or part == "__pycache__" for part in relative.parts):
+            continue
+        if path.is_file() and not path.is_symlink() and (not suffixes or path.suffix in suffixes):
+            files[prefix + relative.as_posix()] = path.read_bytes()
+    return files
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file and a rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
