@@ -135,7 +135,8 @@ def _check_phases(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) 
 
 def _check_leaderboard(config: Dict[str, Any]) -> List[str]:
     board = config.get("leaderboard")
-    if not isinstance(board, dict) or not isinstance(board.get("leaderboards"), dict) or not isinstance(board.get("columns"), dict):
+    sections = board if isinstance(board, dict) else {}
+    if not isinstance(sections.get("leaderboards"), dict) or not isinstance(sections.get("columns"), dict):
         return ["leaderboard: required, with leaderboards and columns"]
     problems = []
     boards = list(board["leaderboards"].values())

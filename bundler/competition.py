@@ -93,7 +93,8 @@ def _cross_checks(config: s.Values, context: s.Context) -> None:
     for i, phase in enumerate(phases):
         where: Where = ("phases", i)
         if phase.end is not None and phase.end.when <= phase.start.when:
-            context.report(where + ("end",), f"phases[{i + 1}].end ({phase.end.text}) must be after its start ({phase.start.text})")
+            context.report(where + ("end",),
+                           f"phases[{i + 1}].end ({phase.end.text}) must be after its start ({phase.start.text})")
         if i + 1 < len(phases):
             following = phases[i + 1]
             if following.start.when <= phase.start.when:

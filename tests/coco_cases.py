@@ -32,7 +32,7 @@ def generate(seed: int, images: int = 30, categories: int = 6, per_image: int = 
         if rng.random() < empty_rate:
             continue  # an image with no detections
         wanted = int(rng.integers(0, detections * 2)) if rng.random() > 0.1 else 130  # sometimes > 100
-        for i in range(wanted):
+        for _ in range(wanted):
             if boxes and rng.random() < 0.6:
                 category, (x, y, w, h) = boxes[int(rng.integers(len(boxes)))]
                 jitter = rng.normal(0, 0.12, 4) * [w, h, w, h]
