@@ -9,7 +9,7 @@ COMPETITIONS := classification segmentation detection action
 .PHONY: help venv test lint bench clean $(addprefix bundle-,$(COMPETITIONS))
 
 help:  ## list the targets
-	@grep -E '^[a-z%-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 24
+	@grep -E '^[a-z$$(%-].*:.*## ' $(MAKEFILE_LIST) | sed -e 's/^\$$(addprefix bundle-,\$$(COMPETITIONS)): bundle-%/bundle-NAME/' -e 's/:.*## /\t/' | expand -t 24
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ lint: $(STAMP)  ## ruff, and vermin proving scoring/ runs on Python 3.9
 bench: $(STAMP)  ## speed and memory, ours beside the reference implementations
 	$(PY) tests/bench.py
 
-bundle-%: $(STAMP)  ## build build/<name>_bundle.zip, e.g. make bundle-detection
+$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(STAMP)  ## build build/<name>_bundle.zip, e.g. make bundle-detection
 	$(PY) -m bundler build $* --platform $(PLATFORM)
 
 clean:  ## remove build outputs (keeps .venv)
