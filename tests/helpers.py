@@ -31,6 +31,13 @@ def score(*args: Union[str, Path]) -> Run:
     return Run(code, out.getvalue(), err.getvalue())
 
 
+def scores_of(tmp_path: Path, reference: Path, submission: Path) -> Dict[str, float]:
+    """Score in local mode, expect success, and return scores.json."""
+    run = score("--reference", reference, submission, "--output", tmp_path / "out")
+    assert run.code == 0, run.err
+    return json.loads((tmp_path / "out" / "scores.json").read_text())
+
+
 def write_zip(path: Path, files: Mapping[str, Union[str, bytes]]) -> Path:
     """A zip of ``files`` (name -> content)."""
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:

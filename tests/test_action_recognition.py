@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import random
 
 import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, top_k_accuracy_score
 
-from tests.helpers import assert_rejected, score, write_reference, write_zip
+from tests.helpers import assert_rejected, score, scores_of, write_reference, write_zip
 
 CLASSES = 101
 
@@ -22,12 +21,6 @@ def reference(tmp_path, clips, labels):
 def submit(tmp_path, rows):
     text = "".join(f"{clip} {' '.join(map(str, ranked))}\n" for clip, ranked in rows)
     return write_zip(tmp_path / "sub.zip", {"predictions.txt": text})
-
-
-def scores_of(tmp_path, ref, sub):
-    run = score("--reference", ref, sub, "--output", tmp_path / "out")
-    assert run.code == 0, run.err
-    return json.loads((tmp_path / "out" / "scores.json").read_text())
 
 
 def clip_names(n):

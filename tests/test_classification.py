@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from tests.helpers import assert_rejected, score, write_reference, write_zip
+from tests.helpers import assert_rejected, score, scores_of, write_reference, write_zip
 
 
 def reference(tmp_path, labels, num_classes=1000):
@@ -22,12 +22,6 @@ def reference(tmp_path, labels, num_classes=1000):
 def submit(tmp_path, rows, header="Image IDs,Predictions"):
     text = header + "\n" + "".join(f"{item},{label}\n" for item, label in rows)
     return write_zip(tmp_path / "sub.zip", {"predictions.csv": text})
-
-
-def scores_of(tmp_path, ref, sub):
-    run = score("--reference", ref, sub, "--output", tmp_path / "out")
-    assert run.code == 0, run.err
-    return json.loads((tmp_path / "out" / "scores.json").read_text())
 
 
 @pytest.mark.parametrize("seed", range(5))
