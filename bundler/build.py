@@ -13,6 +13,7 @@ from bundler.competition import REPO, Competition, ConfigError
 from bundler.pages import render_pages
 from bundler.zips import folder_files, write_atomically, zip_bytes
 from scoring.challenge import Challenge, load_reference
+from scoring.errors import ReferenceDataError
 
 SCORING = REPO / "scoring"
 DEMO_SEED = 2020
@@ -101,7 +102,7 @@ def check_overrides(competition: Competition, overrides: Dict[str, Path]) -> Non
             continue
         try:
             challenge, _ = load_reference(folder)
-        except Exception as exc:  # ReferenceDataError and friends: report, do not build
+        except ReferenceDataError as exc:
             problems.append(f"--reference {phase}={folder}: {exc}")
             continue
         if challenge.task != competition.challenge.task:

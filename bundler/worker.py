@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -31,11 +32,8 @@ class Trial:
 
 def _extract(data: bytes, target: Path) -> None:
     target.mkdir(parents=True, exist_ok=True)
-    archive_path = target.parent / f".{target.name}.zip"
-    archive_path.write_bytes(data)
-    with zipfile.ZipFile(archive_path) as archive:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
         archive.extractall(target)
-    archive_path.unlink()
 
 
 def _program_folder(folder: Path) -> None:
