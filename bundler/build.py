@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bundler import codalab
+from bundler import codabench, codalab
 from bundler.competition import REPO, Competition, ConfigError
 from bundler.pages import render_pages
 from bundler.zips import folder_files, write_atomically, zip_bytes
@@ -18,6 +18,7 @@ from scoring.errors import ReferenceDataError
 SCORING = REPO / "scoring"
 DEMO_SEED = 2020
 SAMPLE_SEED = 7
+PLATFORMS = {"codalab": codalab.competition_yaml, "codabench": codabench.competition_yaml}
 METADATA = "command: python3 $program/scoring/score.py $input $output\ndescription: vipriors-bench scoring program\n"
 
 
@@ -111,8 +112,14 @@ def check_overrides(competition: Competition, overrides: Dict[str, Path]) -> Non
         raise ConfigError(problems)
 
 
-def build(competition: Competition, output: Path, overrides: Optional[Dict[str, Path]] = None) -> Built:
-    """Write the CodaLab bundle of ``competition`` to ``output``; nothing is written if anything fails."""
+def default_output(name: str, platform: str) -> Path:
+    """``build/NAME_bundle.zip`` for CodaLab, ``build/NAME_codabench_bundle.zip`` for Codabench."""
+    return REPO / "build" / (f"{name}_bundle.zip" if platform == "codalab" else f"{name}_{platform}_bundle.zip")
+
+
+def build(competition: Competition, output: Path, overrides: Optional[Dict[str, Path]] = None,
+          platform: str = "codalab") -> Built:
+    """Write the bundle of ``competition`` for ``platform`` to ``output``; nothing is written if anything fails."""
     overrides = overrides or {}
     check_overrides(competition, overrides)
     with tempfile.TemporaryDirectory(prefix="vipriors-bundle-") as scratch:
@@ -124,7 +131,7 @@ def build(competition: Competition, output: Path, overrides: Optional[Dict[str, 
         logo_name = f"logo{logo.suffix.lower()}"
         page_files = {name: f"{name}.html" for name in pages}
         files: Dict[str, bytes] = {
-            "competition.yaml": codalab.competition_yaml(competition, page_files, logo_name).encode(),
+            "competition.yaml": PLATFORMS[platform](competition, page_files, logo_name).encode(),
             logo_name: logo.read_bytes(),
             codalab.SCORING_PROGRAM: scoring_program_zip(),
             codalab.STARTING_KIT: _starting_kit(competition, references[1]),

@@ -1,4 +1,7 @@
-"""Lint a CodaLab Competitions (v1) bundle, ours or hand-made, against what the platform's code accepts."""
+"""Lint a bundle, ours or hand-made, against what the platform's code accepts.
+
+``version: 2`` in competition.yaml selects Codabench's rules; otherwise CodaLab Competitions' (v1).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ import datetime as dt
 import io
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Set, Tuple
 
 import yaml
 
@@ -27,6 +30,11 @@ REQUIRED_HTML = ("overview", "evaluation", "terms", "data")
 
 
 def _moment(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
     if isinstance(value, dt.date):
@@ -34,11 +42,14 @@ def _moment(value: Any) -> Any:
     return None
 
 
-def program_command(program: bytes) -> str:
-    """The ``command:`` of a scoring-program zip's metadata, found as the worker finds it."""
+def program_command(program: bytes, metadata: Tuple[str, ...] = ("metadata",)) -> str:
+    """The ``command:`` of a scoring-program zip's metadata file, found as the worker finds it.
+
+    The CodaLab worker reads ``metadata``; Codabench's reads ``metadata.yaml`` or ``metadata``.
+    """
     with zipfile.ZipFile(io.BytesIO(program)) as archive:
         names = archive.namelist()
-        candidates = ["metadata"] + sorted(n for n in names if n.count("/") == 1 and n.endswith("/metadata"))
+        candidates = list(metadata) + sorted(n for n in names if n.count("/") == 1 and n.split("/")[1] in metadata)
         for name in candidates:
             if name in names:
                 metadata = yaml.safe_load(archive.read(name))
@@ -49,25 +60,27 @@ def program_command(program: bytes) -> str:
 
 
 def check_bundle(path: Path) -> List[str]:
-    """Every problem CodaLab would fail on, or that would leave a leaderboard column empty."""
+    """Every problem the platform would fail on, or that would leave a leaderboard column empty."""
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         return [f"{path}: not a readable zip ({exc})"]
     with archive:
         names = set(archive.namelist())
+        if "competition.yaml" not in names:
+            return ["no competition.yaml at the root of the bundle"]
+        try:
+            config = yaml.safe_load(archive.read("competition.yaml"))
+        except yaml.YAMLError as exc:
+            return [f"competition.yaml: not valid YAML ({exc})"]
+        if not isinstance(config, dict):
+            return ["competition.yaml: expected a mapping"]
+        if is_codabench(config):
+            return _check_v2(config, names, archive)
         problems: List[str] = []
         yamls = [n for n in archive.namelist() if ".yaml" in n]
         if yamls != ["competition.yaml"]:
             problems.append(f"the bundle must hold exactly one .yaml member, competition.yaml at its root; found {yamls}")
-            if "competition.yaml" not in names:
-                return problems
-        try:
-            config = yaml.full_load(archive.read("competition.yaml"))
-        except yaml.YAMLError as exc:
-            return problems + [f"competition.yaml: not valid YAML ({exc})"]
-        if not isinstance(config, dict):
-            return problems + ["competition.yaml: expected a mapping"]
         problems += _check_competition(config, names)
         problems += _check_phases(config, names, archive)
         problems += _check_leaderboard(config)
@@ -117,12 +130,7 @@ def _check_phases(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) 
             problems.append(f"phases.{number}.start_date: expected a date or date and time")
         starts.append((phase.get("phasenumber", number), start))
         if phase.get("scoring_program") in names:
-            try:
-                command = program_command(archive.read(phase["scoring_program"]))
-                if '"' in command or "'" in command or "&&" in command or "|" in command:
-                    problems.append(f"phases.{number}: the command is split on single spaces: no quotes, pipes or &&")
-            except (ValueError, zipfile.BadZipFile, yaml.YAMLError) as exc:
-                problems.append(f"phases.{number}.scoring_program: {exc}")
+            problems += _check_program(archive, phase["scoring_program"], f"phases.{number}", ("metadata",))
     starts.sort(key=lambda item: item[0])
     for (a, start_a), (b, start_b) in zip(starts, starts[1:]):
         if start_a is not None and start_b is not None and start_b <= start_a:
@@ -131,6 +139,21 @@ def _check_phases(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) 
     if end is not None and starts and starts[-1][1] is not None and end <= starts[-1][1]:
         problems.append("end_date: must be after the last phase's start")
     return problems
+
+
+def is_codabench(config: Dict[str, Any]) -> bool:
+    """``version: 2`` selects Codabench's v2 unpacker."""
+    return str(config.get("version", "")).strip() == "2"
+
+
+def _check_program(archive: zipfile.ZipFile, member: str, where: str, metadata: Tuple[str, ...]) -> List[str]:
+    try:
+        command = program_command(archive.read(member), metadata)
+    except (ValueError, zipfile.BadZipFile, yaml.YAMLError) as exc:
+        return [f"{where}.scoring_program: {exc}"]
+    if '"' in command or "'" in command or "&&" in command or "|" in command:
+        return [f"{where}: the command is split on single spaces: no quotes, pipes or &&"]
+    return []
 
 
 def _check_leaderboard(config: Dict[str, Any]) -> List[str]:
@@ -152,4 +175,117 @@ def _check_leaderboard(config: Dict[str, Any]) -> List[str]:
             problems.append(f"leaderboard.columns.{key}.label: at most 50 characters")
         if column.get("sort", "desc") not in ("asc", "desc"):
             problems.append(f"leaderboard.columns.{key}.sort: asc or desc")
+    return problems
+
+
+V2_KEYS = {
+    "version", "title", "image", "docker_image", "description", "enable_detailed_results", "pages", "terms", "tasks",
+    "solutions", "phases", "leaderboards", "registration_auto_approve", "queue", "enable_forum", "make_programs_available",
+    "make_input_data_available", "competition_type", "fact_sheet", "reward", "contact_email", "auto_run_submissions",
+    "can_participants_make_submissions_public",
+}
+V2_METADATA = ("metadata.yaml", "metadata")
+
+
+def _in_bundle(names: Set[str], member: Any) -> bool:
+    """A file of the bundle, or a folder of it (Codabench accepts both)."""
+    return isinstance(member, str) and bool(member) and (
+        member in names or any(n.startswith(member.rstrip("/") + "/") for n in names))
+
+
+def _non_empty_file(archive: zipfile.ZipFile, names: Set[str], member: Any, where: str) -> List[str]:
+    if not isinstance(member, str) or member not in names:
+        return [f"{where}: {member!r} is not a file in the bundle"]
+    if not archive.read(member).strip():
+        return [f"{where}: {member!r} is empty (Codabench refuses empty pages)"]
+    return []
+
+
+def _listed(config: Dict[str, Any], key: str) -> Tuple[List[Dict[str, Any]], List[str]]:
+    items = config.get(key)
+    if not isinstance(items, list) or not items:
+        return [], [f"{key}: required, a non-empty list"]
+    problems = [f"{key}[{i}]: expected a mapping" for i, item in enumerate(items) if not isinstance(item, dict)]
+    return [item for item in items if isinstance(item, dict)], problems
+
+
+def _check_v2(config: Dict[str, Any], names: Set[str], archive: zipfile.ZipFile) -> List[str]:
+    """Codabench's v2 unpacker: required files, tasks, sequential phases, leaderboard columns."""
+    problems = [f"unknown top-level key {k!r}: Codabench's v2 unpacker ignores it" for k in config if k not in V2_KEYS]
+    if not isinstance(config.get("title"), str) or not config["title"].strip():
+        problems.append("title: required")
+    if not _in_bundle(names, config.get("image")):
+        problems.append(f"image: required, a logo file in the bundle; found {config.get('image')!r}")
+    problems += _non_empty_file(archive, names, config.get("terms"), "terms")
+    pages = config.get("pages", [])
+    for i, page in enumerate(pages if isinstance(pages, list) else []):
+        if not isinstance(page, dict) or not page.get("title"):
+            problems.append(f"pages[{i}]: expected a mapping with title and file")
+        else:
+            problems += _non_empty_file(archive, names, page.get("file"), f"pages[{i}].file")
+    if not isinstance(pages, list):
+        problems.append("pages: expected a list of {title, file}")
+    tasks, found = _listed(config, "tasks")
+    problems += found
+    task_indexes: List[Any] = [task.get("index") for task in tasks]
+    for i, task in enumerate(tasks):
+        if task_indexes.count(task.get("index")) > 1 or not isinstance(task.get("index"), int):
+            problems.append(f"tasks[{i}].index: required, a number unique among the tasks")
+        for key in ("scoring_program", "reference_data", "input_data", "ingestion_program"):
+            if (key in task or key == "scoring_program") and not _in_bundle(names, task.get(key)):
+                problems.append(f"tasks[{i}].{key}: {task.get(key)!r} is not in the bundle")
+        if task.get("scoring_program") in names:
+            problems += _check_program(archive, task["scoring_program"], f"tasks[{i}]", V2_METADATA)
+    problems += _check_v2_phases(config, names, task_indexes)
+    problems += _check_v2_leaderboards(config)
+    return problems
+
+
+def _check_v2_phases(config: Dict[str, Any], names: Set[str], task_indexes: List[Any]) -> List[str]:
+    phases, problems = _listed(config, "phases")
+    previous_end = None
+    for i, phase in enumerate(phases):
+        where = f"phases[{i}]"
+        start, end = _moment(phase.get("start")), _moment(phase.get("end"))
+        if start is None:
+            problems.append(f"{where}.start: expected a date or date and time")
+        if end is None and i + 1 < len(phases):
+            problems.append(f"{where}.end: required on every phase but the last")
+        if start is not None and end is not None and end <= start:
+            problems.append(f"{where}.end: must be after its start")
+        if start is not None and previous_end is not None and start <= previous_end:
+            problems.append(f"{where}.start: must be strictly after the previous phase's end")
+        previous_end = end
+        listed = phase.get("tasks")
+        if not isinstance(listed, list) or not listed or any(t not in task_indexes for t in listed):
+            problems.append(f"{where}.tasks: required, a list of task indexes ({task_indexes})")
+        for key in ("starting_kit", "public_data"):
+            if key in phase and not _in_bundle(names, phase[key]):
+                problems.append(f"{where}.{key}: {phase[key]!r} is not in the bundle")
+    return problems
+
+
+def _check_v2_leaderboards(config: Dict[str, Any]) -> List[str]:
+    boards, problems = _listed(config, "leaderboards")
+    for i, board in enumerate(boards):
+        where = f"leaderboards[{i}]"
+        problems += [f"{where}.{key}: required" for key in ("index", "title", "key") if board.get(key) in (None, "")]
+        columns = board.get("columns")
+        if not isinstance(columns, list) or not columns:
+            problems.append(f"{where}.columns: required, a non-empty list")
+            continue
+        keys = [column.get("key") if isinstance(column, dict) else None for column in columns]
+        for j, column in enumerate(columns):
+            if not isinstance(column, dict):
+                problems.append(f"{where}.columns[{j}]: expected a mapping")
+                continue
+            missing = [key for key in ("title", "key", "index") if column.get(key) in (None, "")]
+            problems += [f"{where}.columns[{j}].{key}: required" for key in missing]
+            if keys.count(column.get("key")) > 1:
+                problems.append(f"{where}.columns[{j}].key: {column.get('key')!r} is used twice")
+            if column.get("sorting", "desc") not in ("asc", "desc"):
+                problems.append(f"{where}.columns[{j}].sorting: asc or desc")
+            precision = column.get("precision")
+            if precision is not None and (not isinstance(precision, int) or isinstance(precision, bool) or precision < 0):
+                problems.append(f"{where}.columns[{j}].precision: a whole number of digits")
     return problems

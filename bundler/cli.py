@@ -7,19 +7,22 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bundler.build import build
+from bundler.build import PLATFORMS, build, default_output
 from bundler.check import check_bundle
 from bundler.competition import REPO, ConfigError, load_competition
+from bundler.preview import write_preview
 from bundler.worker import run_phase
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 DESCRIPTION = """\
-Build, check and try competition bundles for CodaLab.
+Build, check, try and preview competition bundles for CodaLab and Codabench.
 
   build NAME     validate competitions/NAME/competition.yaml and write build/NAME_bundle.zip
-  check BUNDLE   lint a bundle (ours or hand-made) against CodaLab's rules
-  try BUNDLE SUB run the bundle's scoring program on a submission as the CodaLab worker does
+                 (--platform codabench: build/NAME_codabench_bundle.zip)
+  check BUNDLE   lint a bundle (ours or hand-made) against its platform's rules
+  try BUNDLE SUB run the bundle's scoring program on a submission as the platform's worker does
+  preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
 """
@@ -43,11 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("name", help="a folder of competitions/, e.g. detection")
     make.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
                       help="hidden reference folder of a phase (number or name); repeatable")
-    make.add_argument("--output", type=Path, help="where to write the bundle (default build/NAME_bundle.zip)")
-    make.add_argument("--platform", choices=["codalab"], default="codalab", help="bundle format (default codalab)")
-    lint = commands.add_parser("check", help="lint a bundle against CodaLab's rules")
+    make.add_argument("--output", type=Path,
+                      help="where to write the bundle (default build/NAME_bundle.zip, build/NAME_codabench_bundle.zip)")
+    make.add_argument("--platform", choices=sorted(PLATFORMS), default="codalab",
+                      help="codalab (v1 bundle, default) or codabench (version 2 bundle)")
+    look = commands.add_parser("preview", help="render a competition's pages as a static site")
+    look.add_argument("name", help="a folder of competitions/, e.g. detection")
+    look.add_argument("--output", type=Path, help="the folder to (re)write (default build/NAME_preview)")
+    lint = commands.add_parser("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
     lint.add_argument("bundle", type=Path)
-    trial = commands.add_parser("try", help="score a submission with a bundle, as the CodaLab worker does")
+    trial = commands.add_parser("try", help="score a submission with a bundle, as the platform's worker does")
     trial.add_argument("bundle", type=Path)
     trial.add_argument("submission", type=Path)
     trial.add_argument("--phase", type=int, default=1, help="phase number (default 1)")
@@ -57,9 +65,16 @@ def _parser() -> argparse.ArgumentParser:
 def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     overrides = _overrides(args.reference, parser)
     competition = load_competition(args.name)
-    output = args.output or REPO / "build" / f"{args.name}_bundle.zip"
-    built = build(competition, output, overrides)
+    output = args.output or default_output(args.name, args.platform)
+    built = build(competition, output, overrides, args.platform)
     print(f"wrote {built.path} ({built.size / 1024:.0f} KiB, {len(competition.config.phases)} phase(s))")
+    return EXIT_OK
+
+
+def _preview(args: argparse.Namespace) -> int:
+    folder = args.output or REPO / "build" / f"{args.name}_preview"
+    files = write_preview(load_competition(args.name), folder)
+    print(f"wrote {len(files)} pages to {folder}; open {folder / 'index.html'}")
     return EXIT_OK
 
 
@@ -84,12 +99,12 @@ def _try(args: argparse.Namespace) -> int:
         print(f"submission failed (exit {trial.returncode}): {trial.failure}")
         return EXIT_INVALID
     width = max(len(label) for label in trial.row)
-    print("leaderboard row:")
+    print(f"leaderboard row ({trial.platform} worker):")
     for label, value in trial.row.items():
         print(f"  {label:<{width}}  {'(empty)' if value is None else value}")
     empty = [label for label, value in trial.row.items() if value is None]
     if trial.dropped:
-        print(f"scores.txt keys matching no column (dropped by CodaLab): {', '.join(trial.dropped)}")
+        print(f"scores.txt keys matching no column (dropped by {trial.platform}): {', '.join(trial.dropped)}")
     if empty:
         print(f"columns that would stay empty: {', '.join(empty)}")
         return EXIT_INVALID
@@ -103,6 +118,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     try:
         if args.command == "build":
             return _build(args, parser)
+        if args.command == "preview":
+            return _preview(args)
         if args.command == "check":
             return _check(args)
         return _try(args)

@@ -101,8 +101,8 @@ def _cross_checks(config: s.Values, context: s.Context) -> None:
                 context.report(("phases", i + 1, "start"),
                                f"phases[{i + 2}].start ({following.start.text}) must be after phases[{i + 1}].start "
                                f"({phase.start.text}): phases run one after the other")
-            elif phase.end is not None and phase.end.when > following.start.when:
-                context.report(where + ("end",), f"phases[{i + 1}].end ({phase.end.text}) must not be after the next "
+            elif phase.end is not None and phase.end.when >= following.start.when:
+                context.report(where + ("end",), f"phases[{i + 1}].end ({phase.end.text}) must be before the next "
                                                  f"phase's start ({following.start.text})")
     if config.end_date is not None and phases and config.end_date.when <= phases[-1].start.when:
         context.report(("end_date",), f"end_date ({config.end_date.text}) must be after the last phase's start "

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Dict, List
 
 import jinja2
 
 from bundler.competition import COMPETITIONS, Competition, ConfigError
 
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEMO_BANNER = (
     '<div style="background:#fff4e5;border:2px solid #f0a020;padding:.8em;margin:0 0 1em 0">'
     "<strong>Demo data.</strong> This bundle was built without the hidden reference data: the scores it "
@@ -24,6 +26,12 @@ def context(competition: Competition, demo_phases: List[str]) -> Dict[str, Any]:
         "phases": competition.config.phases,
         "demo_phases": demo_phases,
     }
+
+
+def templates() -> jinja2.Environment:
+    """The bundler's own templates (preview, site), HTML-escaped."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+                              undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 
 def render_pages(competition: Competition, demo_phases: List[str]) -> Dict[str, str]:

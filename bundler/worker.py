@@ -1,8 +1,9 @@
-"""Run a bundle's scoring program on a submission exactly as the CodaLab v1 worker does."""
+"""Run a bundle's scoring program on a submission as the CodaLab v1 or the Codabench worker does."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -11,11 +12,11 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bundler.check import program_command
+from bundler.check import V2_METADATA, is_codabench
 
 
 @dataclass
@@ -28,6 +29,7 @@ class Trial:
     row: Dict[str, Optional[float]] = field(default_factory=dict)  # column label -> value (None: empty)
     dropped: List[str] = field(default_factory=list)  # keys in scores.txt matching no column
     failure: str = ""
+    platform: str = "CodaLab"
 
 
 def _extract(data: bytes, target: Path) -> None:
@@ -36,14 +38,21 @@ def _extract(data: bytes, target: Path) -> None:
         archive.extractall(target)
 
 
-def _program_folder(folder: Path) -> None:
-    """If the program zip holds a single folder containing metadata, move it up, as the worker does."""
+def _program_folder(folder: Path, metadata: Tuple[str, ...]) -> str:
+    """Move a single folder holding the metadata up, as the worker does; return the metadata's command."""
     entries = list(folder.iterdir())
-    if len(entries) == 1 and entries[0].is_dir() and (entries[0] / "metadata").exists():
+    if len(entries) == 1 and entries[0].is_dir() and any((entries[0] / name).exists() for name in metadata):
         inner = entries[0]
         for item in inner.iterdir():
             shutil.move(str(item), folder / item.name)
         inner.rmdir()
+    for name in metadata:
+        if (folder / name).is_file():
+            content = yaml.safe_load((folder / name).read_text(encoding="utf-8"))
+            if isinstance(content, dict) and isinstance(content.get("command"), str):
+                return content["command"]
+            raise ValueError(f"the scoring program's {name} has no 'command:'")
+    raise ValueError(f"the scoring program has no {' or '.join(metadata)} file")
 
 
 def _extract_inner_zips(folder: Path) -> None:
@@ -63,43 +72,110 @@ def read_scores(text: str) -> Dict[str, float]:
     return scores
 
 
+def read_scores_v2(output: Path) -> Dict[str, float]:
+    """What Codabench reads: scores.json (an object of numbers), else scores.txt as YAML."""
+    path = output / "scores.json"
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+    elif (output / "scores.txt").exists():
+        data = yaml.safe_load((output / "scores.txt").read_text(encoding="utf-8"))
+    else:
+        raise FileNotFoundError("no scores.json or scores.txt")
+    if not isinstance(data, dict):
+        raise ValueError("expected an object of key -> number")
+    bad = [key for key, value in data.items() if isinstance(value, bool) or not isinstance(value, (int, float))]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a number")
+    return {str(key): float(value) for key, value in data.items()}
+
+
+@dataclass(frozen=True)
+class Platform:
+    """How one platform's worker lays out a run and reads its scores."""
+
+    name: str
+    folders: Dict[str, str]  # placeholder in the command -> folder of the run
+    metadata: Tuple[str, ...]
+
+    def output(self, root: Path) -> Path:
+        return root / self.folders["output"]
+
+
+CODALAB = Platform("CodaLab", {name: name for name in ("program", "input", "output", "tmp", "shared")}, ("metadata",))
+CODABENCH = Platform("Codabench", {"program": "app/program", "input": "app/input", "output": "app/output",
+                                   "tmp": "app/tmp", "shared": "app/shared"}, V2_METADATA)
+
+
+def _bundle_member(archive: zipfile.ZipFile, member: str, target: Path) -> None:
+    """Extract a zip member of the bundle, or a folder of it, into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    if member in archive.namelist():
+        _extract(archive.read(member), target)
+        return
+    prefix = member.rstrip("/") + "/"
+    for name in archive.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            path = target / name[len(prefix):]
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(archive.read(name))
+
+
+def _phase_v1(config: Dict[str, Any], phase: int) -> Tuple[str, str, Dict[str, str]]:
+    phases = config["phases"]
+    if phase not in phases:
+        raise ValueError(f"phase {phase} is not in the bundle (phases: {', '.join(map(str, phases))})")
+    columns = {key: column.get("label", key) for key, column in config["leaderboard"]["columns"].items()}
+    return phases[phase]["scoring_program"], phases[phase]["reference_data"], columns
+
+
+def _phase_v2(config: Dict[str, Any], phase: int) -> Tuple[str, str, Dict[str, str]]:
+    phases = config["phases"]
+    if not 1 <= phase <= len(phases):
+        raise ValueError(f"phase {phase} is not in the bundle (phases: 1..{len(phases)})")
+    tasks = {task["index"]: task for task in config["tasks"]}
+    task = tasks[phases[phase - 1]["tasks"][0]]
+    columns = {c["key"]: c.get("title", c["key"]) for board in config["leaderboards"] for c in board["columns"]}
+    return task["scoring_program"], task["reference_data"], columns
+
+
 def run_phase(bundle: Path, submission: Path, phase: int = 1, timeout: Optional[float] = None) -> Trial:
-    """Score ``submission`` with the bundle's program and reference of ``phase``; map scores to the leaderboard."""
-    with zipfile.ZipFile(bundle) as archive:
-        config = yaml.full_load(archive.read("competition.yaml"))
-        phases = config["phases"]
-        if phase not in phases:
-            raise ValueError(f"phase {phase} is not in the bundle (phases: {', '.join(map(str, phases))})")
-        program = archive.read(phases[phase]["scoring_program"])
-        reference = archive.read(phases[phase]["reference_data"])
-    columns = config["leaderboard"]["columns"]
-    with tempfile.TemporaryDirectory(prefix="codalab-run-") as run:
+    """Score ``submission`` with the bundle's program and reference of ``phase`` (1-based), as the worker would.
+
+    A ``version: 2`` bundle runs in Codabench's layout (``/app/program``, ``/app/input/ref``,
+    ``/app/input/res``, ``/app/output``, scores.json); any other in CodaLab's (scores.txt).
+    """
+    with zipfile.ZipFile(bundle) as archive, tempfile.TemporaryDirectory(prefix="worker-run-") as run:
+        config = yaml.safe_load(archive.read("competition.yaml"))
+        platform = CODABENCH if is_codabench(config) else CODALAB
+        program, reference, columns = (_phase_v2 if platform is CODABENCH else _phase_v1)(config, phase)
         root = Path(run)
-        for name in ("program", "input/ref", "input/res", "output", "tmp", "shared"):
-            (root / name).mkdir(parents=True, exist_ok=True)
-        _extract(program, root / "program")
-        _program_folder(root / "program")
-        _extract(reference, root / "input" / "ref")
-        _extract(submission.read_bytes(), root / "input" / "res")
-        _extract_inner_zips(root / "input" / "res")
-        command = program_command(program)
-        for placeholder in ("program", "input", "output", "tmp", "shared"):
-            command = command.replace(f"${placeholder}", str(root / placeholder))
+        folders = {name: root / folder for name, folder in platform.folders.items()}
+        for folder in folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
+        _bundle_member(archive, program, folders["program"])
+        command = _program_folder(folders["program"], platform.metadata)
+        _bundle_member(archive, reference, folders["input"] / "ref")
+        _extract(submission.read_bytes(), folders["input"] / "res")
+        _extract_inner_zips(folders["input"] / "res")
+        for placeholder, folder in folders.items():
+            command = command.replace(f"${placeholder}", str(folder))
         environment = dict(os.environ)
         # the platform image's python3 has numpy and Pillow; here, the interpreter running us does
         environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{environment.get('PATH', '')}"
         done = subprocess.run(command.split(" "), cwd=root, capture_output=True, text=True, env=environment,
                               timeout=timeout)
-        trial = Trial(done.returncode, done.stdout, done.stderr)
-        scores_path = root / "output" / "scores.txt"
-        if not scores_path.exists():
-            trial.failure = "no scores.txt: the platform marks the submission as failed"
-            return trial
+        trial = Trial(done.returncode, done.stdout, done.stderr, platform=platform.name)
         try:
-            scores = read_scores(scores_path.read_text())
-        except ValueError as exc:
-            trial.failure = f"scores.txt cannot be read as CodaLab reads it ({exc})"
+            if platform is CODABENCH:
+                scores = read_scores_v2(folders["output"])
+            else:
+                scores = read_scores((folders["output"] / "scores.txt").read_text())
+        except FileNotFoundError:
+            trial.failure = "no scores file: the platform marks the submission as failed"
             return trial
-    trial.row = {column.get("label", key): scores.get(key) for key, column in columns.items()}
-    trial.dropped = sorted(set(scores) - set(columns))
+        except ValueError as exc:
+            trial.failure = f"the scores file cannot be read as {platform.name} reads it ({exc})"
+            return trial
+    trial.row = {label: scores.get(key) for key, label in columns.items()}
+    trial.dropped = sorted(set(scores) - set(columns)) if platform is CODALAB else []
     return trial

@@ -35,9 +35,16 @@ def bundles(tmp_path_factory):
     return {name: build(load_competition(name), folder / f"{name}.zip").path for name in NAMES}
 
 
+@pytest.fixture(scope="module")
+def codabench_bundles(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("codabench")
+    return {name: build(load_competition(name), folder / f"{name}.zip", platform="codabench").path for name in NAMES}
+
+
+@pytest.mark.parametrize("platform", ["codalab", "codabench"])
 @pytest.mark.parametrize("name", NAMES)
-def test_each_competition_builds_checks_clean_and_scores_its_sample_in_every_column(bundles, name, tmp_path):
-    bundle = bundles[name]
+def test_each_competition_builds_checks_clean_and_scores_its_sample_in_every_column(request, platform, name, tmp_path):
+    bundle = request.getfixturevalue("bundles" if platform == "codalab" else "codabench_bundles")[name]
     assert check_bundle(bundle) == []
     trial = run_phase(bundle, sample_submission(bundle, tmp_path), phase=1)
     assert trial.returncode == 0 and not trial.failure, trial.stderr
@@ -211,4 +218,4 @@ def test_try_reports_a_rejected_submission(bundles, tmp_path, capsys):
     assert main(["try", str(bundles["action"]), str(bad)]) == 1
     captured = capsys.readouterr()
     assert "error: predictions.txt, line 1: unknown clip id" in captured.err
-    assert "no scores.txt" in captured.out
+    assert "no scores file" in captured.out

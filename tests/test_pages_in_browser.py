@@ -1,0 +1,73 @@
+"""The pages people see, opened in a real headless Chromium: previews and detailed results pages.
+
+Skipped, with the reason printed, where no Chromium is installed; on CI (``CI`` set) a missing
+Chromium is a failure, since ``.ci/run`` installs it.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from bundler.competition import load_competition
+from bundler.preview import write_preview
+from scoring.challenge import challenges, load_reference
+from tests.browser import Browser, chromium, serve
+from tests.helpers import scores_of, write_zip
+
+NAMES = ["classification", "segmentation", "detection", "action"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = chromium()
+    if executable is None:
+        message = "Chromium is not installed (apt install chromium, or set CHROMIUM=/path/to/chrome)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message}; .ci/run should have installed it")
+        pytest.skip(message)
+    session = Browser(executable)
+    yield session
+    session.close()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_preview_page_renders_with_no_broken_link_or_image_and_shows_the_yaml_dates(browser, name, tmp_path):
+    competition = load_competition(name)
+    folder = tmp_path / "preview"
+    files = write_preview(competition, folder)
+    assert sorted(f.name for f in files) == ["data.html", "evaluation.html", "index.html", "overview.html", "terms.html"]
+    config = competition.config
+    dates = [phase.start.text for phase in config.phases] + [config.end_date.text]
+    with serve(folder) as url:
+        for path in files:
+            visit = browser.visit(url + path.name)
+            assert visit.problems == [], (path.name, visit.problems)
+            assert config.title in visit.title and len(visit.text) > 200, path.name
+            assert {link["href"] for link in visit.links} >= {f.name for f in files}  # every page one click away
+            if path.name in ("index.html", "overview.html"):
+                for date in dates:
+                    assert date in visit.text, (path.name, date)
+        index = browser.visit(url + "index.html")
+    for column in competition.challenge.columns:
+        assert column.label in index.text and column.key in index.text
+    assert "demo data" in index.text  # no --reference: the organiser is told
+
+
+@pytest.mark.parametrize("task", sorted(challenges()))
+def test_every_detailed_results_page_renders_with_its_scores_and_charts(browser, task, tmp_path):
+    challenge = challenges()[task]
+    reference = tmp_path / "reference"
+    challenge.write_demo_reference(reference, 3)
+    submission = write_zip(tmp_path / "s.zip", challenge.sample_submission(load_reference(reference)[1], 5))
+    scores = scores_of(tmp_path, reference, submission)
+    with serve(tmp_path / "out") as url:
+        visit = browser.visit(url + "detailed_results.html")
+    assert visit.problems == []
+    assert challenge.title in visit.title
+    for column in challenge.columns:
+        assert column.label in visit.text
+        assert f"{scores[column.key]:.{column.digits}f}" in visit.text
+    if task in ("detection", "segmentation"):
+        assert visit.svg == 1  # the precision-recall chart, the confusion matrix
