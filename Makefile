@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PLATFORM ?= codalab
 COMPETITIONS := classification segmentation detection action
 
-.PHONY: help venv test lint bench clean $(addprefix bundle-,$(COMPETITIONS))
+.PHONY: help venv test lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
 
 help:  ## list the targets
 	@grep -E '^[a-z$$(%-].*:.*## ' $(MAKEFILE_LIST) | sed -e 's/^\$$(addprefix bundle-,\$$(COMPETITIONS)): bundle-%/bundle-NAME/' -e 's/:.*## /\t/' | expand -t 24
@@ -31,6 +31,9 @@ bench: $(STAMP)  ## speed and memory, ours beside the reference implementations
 
 $(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(STAMP)  ## build build/<name>_bundle.zip, e.g. make bundle-detection
 	$(PY) -m bundler build $* --platform $(PLATFORM)
+
+site: $(STAMP)  ## build/site/index.html and challenges.md, the event page, from competitions/event.yaml
+	$(PY) -m bundler site
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build .pytest_cache .ruff_cache

@@ -10,7 +10,9 @@ from typing import Dict, List, Optional
 from bundler.build import PLATFORMS, build, default_output
 from bundler.check import check_bundle
 from bundler.competition import REPO, ConfigError, load_competition
+from bundler.event import EVENT_FILE, load_event
 from bundler.preview import write_preview
+from bundler.site import write_site
 from bundler.worker import run_phase
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -23,6 +25,7 @@ Build, check, try and preview competition bundles for CodaLab and Codabench.
   check BUNDLE   lint a bundle (ours or hand-made) against its platform's rules
   try BUNDLE SUB run the bundle's scoring program on a submission as the platform's worker does
   preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
+  site           render the event page build/site/index.html and challenges.md from competitions/event.yaml
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
 """
@@ -53,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     look = commands.add_parser("preview", help="render a competition's pages as a static site")
     look.add_argument("name", help="a folder of competitions/, e.g. detection")
     look.add_argument("--output", type=Path, help="the folder to (re)write (default build/NAME_preview)")
+    event = commands.add_parser("site", help="render the event page of all challenges from competitions/event.yaml")
+    event.add_argument("--event", type=Path, default=EVENT_FILE, help="the event file (default competitions/event.yaml)")
+    event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
     lint = commands.add_parser("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
     lint.add_argument("bundle", type=Path)
     trial = commands.add_parser("try", help="score a submission with a bundle, as the platform's worker does")
@@ -75,6 +81,15 @@ def _preview(args: argparse.Namespace) -> int:
     folder = args.output or REPO / "build" / f"{args.name}_preview"
     files = write_preview(load_competition(args.name), folder)
     print(f"wrote {len(files)} pages to {folder}; open {folder / 'index.html'}")
+    return EXIT_OK
+
+
+def _site(args: argparse.Namespace) -> int:
+    folder = args.output or REPO / "build" / "site"
+    event = load_event(args.event)
+    pages = write_site(event, folder)
+    print(f"wrote {', '.join(str(p) for p in pages)} ({len(event.competitions)} challenges, "
+          f"open {event.opens.text} to {event.closes.text})")
     return EXIT_OK
 
 
@@ -120,6 +135,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _build(args, parser)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "site":
+            return _site(args)
         if args.command == "check":
             return _check(args)
         return _try(args)

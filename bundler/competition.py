@@ -65,6 +65,7 @@ SCHEMA = {
     "pages": s.MappingOf(s.File(), doc="page name -> Jinja2 HTML template; overview, evaluation, terms, data required"),
     "phases": s.ListOf(s.SubConfig(PHASE), doc="the phases, in order"),
     "organizers": s.String(default="", doc="who runs the competition, shown on the overview page", non_empty=False),
+    "dataset": s.String(default="", doc="the data in one line, for the event page", non_empty=False),
     "codalab_id": s.Integer(default=None, doc="the competition's number on CodaLab once uploaded (for links)"),
 }
 

@@ -29,8 +29,9 @@ def context(competition: Competition, demo_phases: List[str]) -> Dict[str, Any]:
 
 
 def templates() -> jinja2.Environment:
-    """The bundler's own templates (preview, site), HTML-escaped."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True,
+    """The bundler's own templates (preview, site); .html ones are HTML-escaped."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+                              autoescape=jinja2.select_autoescape(["html"]),
                               undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List
@@ -13,6 +11,7 @@ from bundler.codabench import PAGE_TITLES, phase_ends
 from bundler.competition import Competition
 from bundler.pages import render_pages, templates
 from bundler.schema import Values
+from bundler.zips import write_folder
 
 COLOURS = {"white": "#8c959f", "orange": "#d4731c", "yellow": "#b08800", "green": "#2d8a4e", "blue": "#3d7cc9",
            "purple": "#7b4fb8"}
@@ -75,12 +74,5 @@ def write_preview(competition: Competition, folder: Path) -> List[Path]:
     template = templates().get_template("preview.html")
     files = {"index.html": template.render(page=None, **values)}
     files.update({f"{name}.html": template.render(page=name, **values) for name in values["pages"]})
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-    for name, text in files.items():
-        (staging / name).write_text(text, encoding="utf-8")
-    shutil.copyfile(competition.config.logo, staging / values["logo"])
-    if folder.exists():
-        shutil.rmtree(folder)
-    staging.rename(folder)
-    return [folder / name for name in files]
+    pages = {name: text.encode() for name, text in files.items()}
+    return write_folder(folder, {**pages, values["logo"]: competition.config.logo.read_bytes()})[: len(pages)]

@@ -91,6 +91,16 @@ class String(Option):
         return value
 
 
+class Url(String):
+    """An absolute http(s) address."""
+
+    def convert(self, value: Any, where: Where, context: Context) -> str:
+        text = super().convert(value, where, context)
+        if not text.startswith(("https://", "http://")) or len(text.split("//", 1)[1].strip("/")) == 0:
+            raise Invalid(f"expected an address starting with https://, found {value!r}")
+        return text
+
+
 class Integer(Option):
     def __init__(self, default: Any = REQUIRED, doc: str = "", minimum: int = 1):
         super().__init__(default, doc)

@@ -1,13 +1,14 @@
-"""Deterministic zips: sorted members, fixed timestamps and permissions, written atomically."""
+"""Deterministic zips (sorted members, fixed timestamps and permissions); files and folders written atomically."""
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Dict, Mapping
+from typing import Dict, List, Mapping
 
 EPOCH = (1980, 1, 1, 0, 0, 0)
 
@@ -49,3 +50,19 @@ def write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         os.unlink(temporary)
         raise
+
+
+def write_folder(folder: Path, files: Mapping[str, bytes]) -> List[Path]:
+    """Replace ``folder`` whole by ``files`` (name -> content), staged beside it and renamed into place."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+    try:
+        for name, data in files.items():
+            (staging / name).write_bytes(data)
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return [folder / name for name in files]

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
@@ -99,10 +99,8 @@ class Browser:
         self._events: List[Dict[str, Any]] = []
 
     def close(self) -> None:
-        try:
+        with suppress(OSError, RuntimeError):
             self.send("Browser.close")
-        except (OSError, RuntimeError):
-            pass
         try:
             self._process.wait(timeout=10)
         except subprocess.TimeoutExpired:

@@ -1,4 +1,4 @@
-"""The pages people see, opened in a real headless Chromium: previews and detailed results pages.
+"""The pages people see, opened in a real headless Chromium: previews, results pages, the event page.
 
 Skipped, with the reason printed, where no Chromium is installed; on CI (``CI`` set) a missing
 Chromium is a failure, since ``.ci/run`` installs it.
@@ -11,7 +11,9 @@ import os
 import pytest
 
 from bundler.competition import load_competition
+from bundler.event import load_event
 from bundler.preview import write_preview
+from bundler.site import write_site
 from scoring.challenge import challenges, load_reference
 from tests.browser import Browser, chromium, serve
 from tests.helpers import scores_of, write_zip
@@ -71,3 +73,13 @@ def test_every_detailed_results_page_renders_with_its_scores_and_charts(browser,
         assert f"{scores[column.key]:.{column.digits}f}" in visit.text
     if task in ("detection", "segmentation"):
         assert visit.svg == 1  # the precision-recall chart, the confusion matrix
+
+
+def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path):
+    event = load_event()
+    index, _ = write_site(event, tmp_path / "site")
+    with serve(index.parent) as url:
+        visit = browser.visit(url + "index.html")
+    assert visit.problems == [] and len(visit.images) == len(event.competitions)
+    for moment, what in event.dates:
+        assert f"{moment.text}\t{what}" in visit.text

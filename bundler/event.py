@@ -1,0 +1,145 @@
+"""The event file (competitions/event.yaml): what the challenges of one edition share, and its dates.
+
+Validated like a competition's YAML (every problem at once, ``file:line``). The opening and closing
+dates come from the competitions' phases; a date written in the event file that contradicts them
+is an error, so the event page can never drift from the competitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional, Tuple
+
+from bundler import schema as s
+from bundler.competition import COMPETITIONS, Competition, ConfigError, load_competition
+from bundler.yaml_lines import LoadError, load
+
+EVENT_FILE = COMPETITIONS / "event.yaml"
+CODALAB = "https://codalab.lisn.upsaclay.fr"
+RELATIONS = {
+    "before-open": "before the challenges open",
+    "during": "while the challenges are open",
+    "after-close": "after the challenges close",
+}
+
+MILESTONE = {
+    "name": s.String(doc="what happens, e.g. 'Winners announced'"),
+    "date": s.Date(doc="when (ISO 8601; a date alone means 00:00 UTC)"),
+    "relation": s.Choice(list(RELATIONS), default="after-close",
+                         doc="before-open, during or after-close: checked against the competitions' dates"),
+}
+
+LINK = {
+    "title": s.String(doc="the link's text"),
+    "url": s.Url(doc="an absolute https:// address"),
+}
+
+
+def _competition_names() -> List[str]:
+    return sorted(p.name for p in COMPETITIONS.iterdir() if (p / "competition.yaml").is_file())
+
+
+SCHEMA = {
+    "title": s.String(doc="the event's title, e.g. 'VIPriors 2027 challenges'"),
+    "intro": s.String(doc="one or two paragraphs introducing the challenges"),
+    "challenges": s.ListOf(s.Choice(_competition_names()), doc="folders of competitions/, in the page's order"),
+    "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
+    "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
+    "closes": s.Date(default=None, doc="if written, must equal the latest end_date of the challenges"),
+    "milestones": s.ListOf(s.SubConfig(MILESTONE), default=[], min_items=0, doc="other dated events"),
+    "links": s.ListOf(s.SubConfig(LINK), default=[], min_items=0, doc="the toolkit, the workshop, ..."),
+    "codalab_url": s.Url(default=CODALAB, doc="the CodaLab server the challenges' codalab_id refer to"),
+}
+
+
+@dataclass
+class Event:
+    """A validated event: its values, its competitions, and its important dates in order."""
+
+    config: s.Values
+    competitions: List[Competition]
+    opens: s.Moment
+    closes: s.Moment
+    dates: List[Tuple[s.Moment, str]]
+
+    def competition_url(self, competition: Competition) -> Optional[str]:
+        """The competition's page on CodaLab, or None before it has a codalab_id."""
+        number = competition.config.codalab_id
+        return None if number is None else f"{self.config.codalab_url.rstrip('/')}/competitions/{number}"
+
+    def leaderboard_widget(self, competition: Competition) -> Optional[str]:
+        """The address of CodaLab's embeddable leaderboard of the competition, or None."""
+        number = competition.config.codalab_id
+        return None if number is None else f"{self.config.codalab_url.rstrip('/')}/competitions/leaderboard_widget/{number}/"
+
+
+def _load_competitions(config: s.Values, context: s.Context) -> Tuple[List[Competition], List[str]]:
+    """The listed competitions, and the problems of their own files."""
+    loaded: List[Competition] = []
+    problems: List[str] = []
+    for i, name in enumerate(config.challenges or []):
+        if name is None:
+            continue
+        if config.challenges.index(name) != i:
+            context.report(("challenges", i), f"challenges[{i + 1}]: {name!r} is listed twice")
+            continue
+        try:
+            competition = load_competition(name)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        if competition.config.end_date is None:
+            context.report(("challenges", i), f"challenges[{i + 1}]: {competition.folder / 'competition.yaml'} has no "
+                                              f"end_date; the event page needs every challenge's closing date")
+            continue
+        loaded.append(competition)
+    return loaded, problems
+
+
+def _dates(config: s.Values, competitions: List[Competition], context: s.Context) -> Tuple[s.Moment, s.Moment]:
+    """The opening and closing moments, with the event's own dates checked against them."""
+    starts = [(c.config.phases[0].start, f"{c.name}, phase {c.config.phases[0].name}") for c in competitions]
+    ends = [(c.config.end_date, f"{c.name}, end_date") for c in competitions]
+    opens, opens_source = min(starts, key=lambda item: item[0].when)
+    closes, closes_source = max(ends, key=lambda item: item[0].when)
+    for key, written, computed, source, what in (("opens", config.opens, opens, opens_source, "earliest phase start"),
+                                                 ("closes", config.closes, closes, closes_source, "latest end_date")):
+        if written is not None and written.when != computed.when:
+            context.report((key,), f"{key} ({written.text}) contradicts the competitions: their {what} is "
+                                   f"{computed.text} ({source}); fix or remove it")
+    for i, milestone in enumerate(config.milestones):
+        if milestone is None or milestone.date is None or milestone.relation is None:
+            continue
+        when = milestone.date.when
+        fits = {"before-open": when < opens.when, "during": opens.when <= when <= closes.when,
+                "after-close": when > closes.when}[milestone.relation]
+        if not fits:
+            context.report(("milestones", i, "date"),
+                           f"milestones[{i + 1}] ({milestone.name}, {milestone.date.text}) must be "
+                           f"{RELATIONS[milestone.relation]} ({opens.text} to {closes.text}, from the competitions)")
+    return opens, closes
+
+
+def load_event(path: Path = EVENT_FILE) -> Event:
+    """Load and validate the event file and its competitions; ConfigError lists every problem."""
+    if not path.is_file():
+        raise ConfigError([f"{path}: not found; the event page is built from competitions/event.yaml"])
+    try:
+        data, lines, raw = load(path)
+    except LoadError as exc:
+        raise ConfigError([str(exc)]) from None
+    context = s.Context(path, lines, raw)
+    config = s.validate_mapping(SCHEMA, data, (), context)
+    competitions, problems = _load_competitions(config, context) if config is not None else ([], [])
+    dates: Tuple[Optional[s.Moment], Optional[s.Moment]] = (None, None)
+    if config is not None and competitions and len(competitions) == len(config.challenges or []):
+        dates = _dates(config, competitions, context)
+    problems = [str(p) for p in sorted(context.problems, key=lambda p: p.line)] + problems
+    if problems:
+        raise ConfigError(problems)
+    assert config is not None and dates[0] is not None and dates[1] is not None
+    opens, closes = dates
+    listed = [(opens, "Challenges open"), (closes, "Challenges close")]
+    listed += [(m.date, m.name) for m in config.milestones]
+    return Event(config, competitions, opens, closes, sorted(listed, key=lambda item: item[0].when))
