@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -10,6 +11,9 @@ from typing import Dict, List, Optional
 from bundler.build import PLATFORMS, build, default_output
 from bundler.check import check_bundle
 from bundler.competition import REPO, ConfigError, load_competition
+from bundler.data.builder import EDITIONS, Selection, builders
+from bundler.data.builder import build as build_data
+from bundler.data.engine import MANIFEST, DataError
 from bundler.event import EVENT_FILE, load_event
 from bundler.preview import write_preview
 from bundler.site import write_site
@@ -25,6 +29,7 @@ Build, check, try and preview competition bundles for CodaLab and Codabench.
   check BUNDLE   lint a bundle (ours or hand-made) against its platform's rules
   try BUNDLE SUB run the bundle's scoring program on a submission as the platform's worker does
   preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
+  data NAME      turn the canonical dataset into public/, reference/ and manifest.json for NAME
   site           render the event page build/site/index.html and challenges.md from competitions/event.yaml
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
@@ -56,6 +61,19 @@ def _parser() -> argparse.ArgumentParser:
     look = commands.add_parser("preview", help="render a competition's pages as a static site")
     look.add_argument("name", help="a folder of competitions/, e.g. detection")
     look.add_argument("--output", type=Path, help="the folder to (re)write (default build/NAME_preview)")
+    data = commands.add_parser("data", help="prepare a challenge's data from the canonical dataset",
+                               description="Write OUT/public (what participants download), OUT/reference (the hidden "
+                                           "reference for score.py and build --reference), OUT/private (test renaming) and "
+                                           "OUT/manifest.json. Files are hard-linked where possible; a second run verifies "
+                                           "and changes nothing.")
+    data.add_argument("name", choices=sorted(builders()), help="the competition")
+    data.add_argument("--source", type=Path, required=True, help="the canonical dataset, in its distributed layout")
+    data.add_argument("--out", type=Path, required=True, help="an empty or new folder (or one this command made)")
+    which = data.add_mutually_exclusive_group(required=True)
+    which.add_argument("--splits", choices=EDITIONS, help="reproduce an edition's official subsets")
+    which.add_argument("--seed", type=int, help="draw new subsets and a new test renaming, deterministically")
+    data.add_argument("--size", action="append", default=[], metavar="SPLIT=N",
+                      help="with --seed: items per split (per class where the challenge has classes); repeatable")
     event = commands.add_parser("site", help="render the event page of all challenges from competitions/event.yaml")
     event.add_argument("--event", type=Path, default=EVENT_FILE, help="the event file (default competitions/event.yaml)")
     event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
@@ -81,6 +99,32 @@ def _preview(args: argparse.Namespace) -> int:
     folder = args.output or REPO / "build" / f"{args.name}_preview"
     files = write_preview(load_competition(args.name), folder)
     print(f"wrote {len(files)} pages to {folder}; open {folder / 'index.html'}")
+    return EXIT_OK
+
+
+def _sizes(items: List[str], parser: argparse.ArgumentParser) -> Dict[str, int]:
+    sizes = {}
+    for item in items:
+        split, _, number = item.partition("=")
+        if not number.isdigit() or int(number) < 1:
+            parser.error(f"--size expects SPLIT=N with N a positive whole number, not {item!r}")
+        sizes[split] = int(number)
+    return sizes
+
+
+def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    sizes = _sizes(args.size, parser)
+    if sizes and args.seed is None:
+        parser.error("--size goes with --seed: official splits have fixed sizes")
+    builder = builders()[args.name]
+    outcome = build_data(builder, args.source, args.out, Selection(args.splits, args.seed, sizes))
+    manifest = json.loads((args.out / MANIFEST).read_text(encoding="utf-8"))
+    for split, counts in manifest["counts"].items():
+        print(f"{split}: {counts['total']} item(s), {len(counts['per_class'])} class(es)")
+    print(f"{args.out}: {outcome.linked} linked, {outcome.copied} copied, {outcome.written} written, "
+          f"{outcome.verified} already in place and verified; manifest.json lists {len(manifest['files'])} files")
+    for warning in outcome.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -135,11 +179,17 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _build(args, parser)
         if args.command == "preview":
             return _preview(args)
+        if args.command == "data":
+            return _data(args, parser)
         if args.command == "site":
             return _site(args)
         if args.command == "check":
             return _check(args)
         return _try(args)
+    except DataError as exc:
+        for problem in exc.problems:
+            print(f"error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
     except ConfigError as exc:
         for problem in exc.problems:
             print(f"error: {problem}", file=sys.stderr)

@@ -1,0 +1,123 @@
+"""UCF-101 split 1 -> the action challenge: trainlist01 halved per class into train and validation,
+testlist01 as the test set, every clip renamed and the classes renumbered.
+
+With ``--splits vipriors-2020`` the class numbers are 2020's, and each class's clips of trainlist01
+(in the list's order) go first to train, then to validation, as many as 2020's lists hold per class;
+the 2020 lists name only the renamed clips, so the builder checks that its train, validation and test
+lists equal 2020's clip for clip (names and classes). With ``--seed`` the classes get a new numbering
+and each class is halved by whole groups (``_gXX_``: clips of one group come from one video), so no
+video is split across train and validation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from bundler.data.builder import DatasetBuilder, Selection, csv_text, text_lines
+from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+
+Clip = str  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"
+LISTS = "ucfTrainTestlist"
+SPLITS = ("train", "validation", "test")
+
+
+def _read_list(path: Path) -> List[Clip]:
+    try:
+        return [row[0] for row in text_lines(path.read_bytes())]
+    except FileNotFoundError:
+        raise DataError([f"missing source file: {path} (UCF-101's {LISTS}/)"]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([f"corrupt source file: {path} ({exc})"]) from None
+
+
+def _class_of(clip: Clip) -> str:
+    return clip.split("/")[0]
+
+
+def _by_class(clips: List[Clip]) -> Dict[str, List[Clip]]:
+    grouped: Dict[str, List[Clip]] = {}
+    for clip in clips:
+        grouped.setdefault(_class_of(clip), []).append(clip)
+    return grouped
+
+
+class ActionData(DatasetBuilder):
+    competition = "action"
+    source_layout = "UCF-101: UCF-101/<Class>/*.avi and ucfTrainTestlist/{trainlist01,testlist01}.txt"
+    editions = ("vipriors-2020",)
+
+    def _official(self, train_list: List[Clip], test_list: List[Clip], splits: str
+                  ) -> Tuple[Dict[str, int], Dict[str, List[Clip]]]:
+        numbers = {row[1]: int(row[0]) for row in text_lines(shipped_list(self.competition, splits, "mod-ucf101-classInd.txt"))}
+        official = {split: text_lines(shipped_list(self.competition, splits, f"mod-ucf101-{split}.txt")) for split in SPLITS}
+        wanted = Counter(int(row[1]) for row in official["train"])
+        chosen: Dict[str, List[Clip]] = {"train": [], "validation": [], "test": test_list}
+        for name, clips in _by_class(train_list).items():
+            first = wanted[numbers.get(name, 0)]
+            chosen["train"] += clips[:first]
+            chosen["validation"] += clips[first:]
+        for split in SPLITS:
+            ours = [(f"video_{split}_{i:07d}.avi", str(numbers.get(_class_of(c), "?"))) for i, c in enumerate(chosen[split], 1)]
+            theirs = [(row[0], row[1] if len(row) > 1 else "?") for row in official[split]]
+            if split == "test":
+                ours = [(name, "?") for name, _ in ours]
+            if ours != theirs:
+                first = next((i for i, (a, b) in enumerate(zip(ours, theirs), 1) if a != b), min(len(ours), len(theirs)) + 1)
+                raise DataError([f"{LISTS}/ does not give 2020's {split} list (mod-ucf101-{split}.txt): is it UCF-101's "
+                                 f"official split 1? first difference at clip {first}"])
+        return numbers, chosen
+
+    def _drawn(self, train_list: List[Clip], test_list: List[Clip], selection: Selection
+               ) -> Tuple[Dict[str, int], Dict[str, List[Clip]]]:
+        names = sorted(_by_class(train_list + test_list))
+        numbers = {name: i for i, name in enumerate(selection.shuffled(names, "class numbers"), 1)}
+        chosen: Dict[str, List[Clip]] = {"train": [], "validation": [], "test": selection.shuffled(test_list, "test order")}
+        for name, clips in sorted(_by_class(train_list).items()):
+            groups = _by_class([f"{clip.split('_g')[1][:2]}/{clip}" for clip in clips])
+            target, taken = math.ceil(len(clips) / 2), 0
+            for group in selection.shuffled(sorted(groups), f"groups:{name}"):
+                split = "train" if taken < target else "validation"
+                chosen[split] += [clip.split("/", 1)[1] for clip in groups[group]]
+                taken += len(groups[group]) if split == "train" else 0
+        return numbers, chosen
+
+    def plan(self, source: Path, selection: Selection) -> Plan:
+        train_list = _read_list(source / LISTS / "trainlist01.txt")
+        test_list = _read_list(source / LISTS / "testlist01.txt")
+        if selection.splits:
+            numbers, chosen = self._official(train_list, test_list, selection.splits)
+        else:
+            numbers, chosen = self._drawn(train_list, test_list, selection)
+        check_sources(source / "UCF-101" / clip for split in SPLITS for clip in chosen[split])
+        unknown = sorted({_class_of(c) for split in SPLITS for c in chosen[split]} - set(numbers))
+        if unknown:
+            raise DataError([f"classes not in the class list: {', '.join(unknown)}"])
+        plan = Plan()
+        mapping = []
+        for split in SPLITS:
+            rows = []
+            for i, clip in enumerate(chosen[split], 1):
+                name = f"video_{split}_{i:07d}.avi"
+                plan.link(f"public/{split}/{name}", source / "UCF-101" / clip)
+                plan.count(split, _class_of(clip))
+                rows.append(f"{name} {numbers[_class_of(clip)]}")
+                if split == "test":
+                    mapping.append((name, f"UCF-101/{clip}"))
+            labels = "".join(f"{row}\n" for row in rows).encode()
+            if split == "test":
+                plan.write("public/test.txt", "".join(f"{row.split()[0]}\n" for row in rows).encode())
+                plan.write("reference/labels.txt", labels)
+            else:
+                plan.write(f"public/{split}.txt", labels)
+        by_number = sorted(numbers.items(), key=lambda item: item[1])
+        plan.write("public/classInd.txt", "".join(f"{number} {name}\n" for name, number in by_number).encode())
+        plan.write("reference/classes.txt", "".join(f"{name}\n" for name, _ in by_number).encode())
+        plan.write_json("reference/reference.json", {"task": "action-recognition", "num_classes": len(numbers)})
+        plan.write("private/test_mapping.csv", csv_text("clip,source", mapping))
+        return plan
+
+
+BUILDER = ActionData()

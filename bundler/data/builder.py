@@ -1,0 +1,119 @@
+"""What a data builder declares, how it draws a new edition's subsets, and how builders are found.
+
+A builder is one module in ``bundler/data/`` defining ``BUILDER``, an instance of a
+:class:`DatasetBuilder` subclass: the competition it prepares, the canonical source layout, the
+default subset sizes of ``--seed`` and the plan of every output file.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import importlib
+import pkgutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple, TypeVar
+
+from bundler.data.engine import DataError, Outcome, Plan, materialise, prepare_output
+
+T = TypeVar("T")
+EDITIONS = ("vipriors-2020",)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which subsets to build: the lists of an edition (``splits``), or new ones drawn with ``seed``."""
+
+    splits: Optional[str] = None
+    seed: Optional[int] = None
+    sizes: Dict[str, int] = field(default_factory=dict)
+
+    def key(self, *parts: object) -> bytes:
+        """A sort key that orders items by a hash of the seed and ``parts``: stable across versions."""
+        return hashlib.sha256(":".join(map(str, (self.seed, *parts))).encode()).digest()
+
+    def shuffled(self, items: Sequence[T], salt: str) -> List[T]:
+        """``items`` in the seed's order for ``salt`` (the same seed always gives the same order)."""
+        return sorted(items, key=lambda item: self.key(salt, item))
+
+
+class DatasetBuilder(abc.ABC):
+    """The data preparation of one challenge."""
+
+    #: the folder of competitions/ whose data this builds
+    competition: str
+    #: the canonical source layout, one line
+    source_layout: str
+    #: --seed subset sizes (per class where ``per_class``), e.g. {"train": 50, "val": 50, "test": 50}
+    sizes: Dict[str, int] = {}
+    per_class: bool = False
+    #: editions whose official lists ship in competitions/<competition>/splits/
+    editions: Tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def plan(self, source: Path, selection: Selection) -> Plan:
+        """Every output file; raise DataError listing every missing or corrupt source file."""
+
+    def take(self, pools: Dict[str, List[T]], selection: Selection, split_order: Sequence[str]) -> Dict[str, List[T]]:
+        """Split each pool (a class, or everything) into consecutive draws of ``selection.sizes`` per split."""
+        chosen: Dict[str, List[T]] = {split: [] for split in split_order}
+        short = []
+        for name, pool in sorted(pools.items()):
+            ordered = selection.shuffled(pool, f"draw:{name}")
+            wanted = sum(selection.sizes[split] for split in split_order)
+            if len(ordered) < wanted:
+                short.append(f"{name}: {len(ordered)} item(s), {wanted} needed")
+                continue
+            start = 0
+            for split in split_order:
+                chosen[split] += ordered[start:start + selection.sizes[split]]
+                start += selection.sizes[split]
+        if short:
+            sizes = ", ".join(f"{split}={selection.sizes[split]}" for split in split_order)
+            raise DataError([f"not enough source items for {sizes} (change them with --size SPLIT=N): " + "; ".join(short)])
+        return chosen
+
+
+def builders() -> Dict[str, DatasetBuilder]:
+    """Every builder module in bundler/data/, keyed by competition name."""
+    from bundler import data as package
+
+    found: Dict[str, DatasetBuilder] = {}
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        builder = getattr(module, "BUILDER", None)
+        if isinstance(builder, DatasetBuilder):
+            found[builder.competition] = builder
+    return found
+
+
+def text_lines(data: bytes) -> List[List[str]]:
+    """Non-empty lines of a list file, split on white space."""
+    return [line.split() for line in data.decode("utf-8").splitlines() if line.strip()]
+
+
+def csv_text(header: str, rows: Sequence[Sequence[object]]) -> bytes:
+    """A small CSV (no quoting needed: names without commas)."""
+    return (header + "\n" + "".join(",".join(map(str, row)) + "\n" for row in rows)).encode()
+
+
+def build(builder: DatasetBuilder, source: Path, out: Path, selection: Selection) -> Outcome:
+    """Plan (checking every source file), claim --out, place the files and write the manifest."""
+    if not source.is_dir():
+        raise DataError([f"--source {source}: not a folder; expected {builder.source_layout}"])
+    if selection.splits and selection.splits not in builder.editions:
+        known = ", ".join(builder.editions) or "none"
+        raise DataError([f"--splits {selection.splits}: no official lists for {builder.competition} "
+                         f"(editions with lists: {known}); draw new subsets with --seed N"])
+    unknown = sorted(set(selection.sizes) - set(builder.sizes))
+    if unknown:
+        raise DataError([f"--size {unknown[0]}=...: {builder.competition} has no such split "
+                         f"(sizes: {', '.join(builder.sizes) or 'none, its subsets follow the source lists'})"])
+    if selection.seed is not None:
+        selection = Selection(None, selection.seed, {**builder.sizes, **selection.sizes})
+    plan = builder.plan(source, selection)
+    identity = {"competition": builder.competition, "source": str(source.resolve()), "splits": selection.splits,
+                "seed": selection.seed, "sizes": selection.sizes if selection.seed is not None else {}}
+    prepare_output(out, source, identity)
+    return materialise(plan, out)

@@ -1,0 +1,68 @@
+"""ImageNet 2012 -> the classification challenge: train and val from ImageNet train, test from ImageNet val."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from bundler.data.builder import DatasetBuilder, Selection, csv_text
+from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+
+Image = Tuple[str, str]  # (wnid, file name)
+
+
+def _scan(folder: Path) -> Dict[str, List[Image]]:
+    if not folder.is_dir():
+        raise DataError([f"{folder}: not found; expected ImageNet's {folder.name}/<wnid>/*.JPEG"])
+    return {d.name: [(d.name, f.name) for f in sorted(d.iterdir()) if f.suffix.lower() in (".jpeg", ".jpg")]
+            for d in sorted(folder.iterdir()) if d.is_dir()}
+
+
+class ClassificationData(DatasetBuilder):
+    competition = "classification"
+    source_layout = "ImageNet 2012: train/<wnid>/*.JPEG and val/<wnid>/*.JPEG"
+    sizes = {"train": 50, "val": 50, "test": 50}
+    per_class = True
+    editions = ("vipriors-2020",)
+
+    def _official(self, splits: str) -> Tuple[List[Image], List[Image], List[Image]]:
+        train, val = ([tuple(pair) for pair in json.loads(shipped_list(self.competition, splits, f"{name}.json"))]
+                      for name in ("train", "val"))
+        test = [tuple(entry.split("/")) for entry in json.loads(shipped_list(self.competition, splits, "test.json"))]
+        return train, val, test  # type: ignore[return-value]
+
+    def _drawn(self, source: Path, selection: Selection) -> Tuple[List[Image], List[Image], List[Image]]:
+        chosen = self.take(_scan(source / "train"), selection, ("train", "val"))
+        test = self.take(_scan(source / "val"), selection, ("test",))["test"]
+        return chosen["train"], chosen["val"], selection.shuffled(test, "test order")
+
+    def plan(self, source: Path, selection: Selection) -> Plan:
+        if selection.splits:
+            train, val, test = self._official(selection.splits)
+        else:
+            train, val, test = self._drawn(source, selection)
+        check_sources([source / "train" / w / f for w, f in train + val] + [source / "val" / w / f for w, f in test])
+        classes = sorted({wnid for wnid, _ in train + val + test})
+        index = {wnid: i for i, wnid in enumerate(classes)}
+        plan = Plan()
+        for split, images in (("train", train), ("val", val)):
+            for wnid, name in images:
+                plan.link(f"public/{split}/{wnid}/{name}", source / "train" / wnid / name)
+                plan.count(split, wnid)
+        rows, mapping = [], []
+        for i, (wnid, name) in enumerate(test):
+            plan.link(f"public/test/img_{i}.JPEG", source / "val" / wnid / name)
+            plan.count("test", wnid)
+            rows.append((f"img_{i}.JPEG", index[wnid]))
+            mapping.append((f"img_{i}.JPEG", f"val/{wnid}/{name}"))
+        names = ("\n".join(classes) + "\n").encode()
+        plan.write("public/classes.txt", names)
+        plan.write("reference/classes.txt", names)
+        plan.write("reference/labels.csv", csv_text("image,label", rows))
+        plan.write_json("reference/reference.json", {"task": "classification", "num_classes": len(classes)})
+        plan.write("private/test_mapping.csv", csv_text("image,source", mapping))
+        return plan
+
+
+BUILDER = ClassificationData()

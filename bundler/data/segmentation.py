@@ -1,0 +1,79 @@
+"""Cityscapes -> the segmentation challenge (MiniCity): train and val from Cityscapes train, test from val."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+from bundler.data.builder import DatasetBuilder, Selection, csv_text
+from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+
+IMAGE_SUFFIX = "_leftImg8bit.png"
+REFERENCE = ("labelIds", "instanceIds")  # what the scorer reads
+OPTIONAL = ("color",)  # published with train and val when the source has it
+Image = str  # "city/city_xxxxxx_yyyyyy_leftImg8bit.png"
+
+
+def _scan(folder: Path) -> Dict[str, List[Image]]:
+    if not folder.is_dir():
+        raise DataError([f"{folder}: not found; expected Cityscapes' leftImg8bit/{folder.name}/<city>/*{IMAGE_SUFFIX}"])
+    return {"all": [f"{p.parent.name}/{p.name}" for p in sorted(folder.glob(f"*/*{IMAGE_SUFFIX}"))]}
+
+
+def _ground_truth(source: Path, split: str, image: Image, kind: str) -> Path:
+    return source / "gtFine" / split / image.replace(IMAGE_SUFFIX, f"_gtFine_{kind}.png")
+
+
+def anonymous_name(selection: Selection, image: Image) -> str:
+    """A 64-bit number, as the 2020 test names were, drawn from the seed."""
+    return str(int.from_bytes(selection.key("name", image)[:8], "big"))
+
+
+class SegmentationData(DatasetBuilder):
+    competition = "segmentation"
+    source_layout = "Cityscapes: leftImg8bit/{train,val}/<city>/*_leftImg8bit.png and gtFine/{train,val}/<city>/"
+    sizes = {"train": 200, "val": 100, "test": 200}
+    editions = ("vipriors-2020",)
+
+    def _selected(self, source: Path, selection: Selection) -> Tuple[List[Image], List[Image], Dict[Image, str]]:
+        if selection.splits:
+            train, val = (json.loads(shipped_list(self.competition, selection.splits, f"{n}.json")) for n in ("train", "val"))
+            return train, val, json.loads(shipped_list(self.competition, selection.splits, "test.json"))
+        chosen = self.take(_scan(source / "leftImg8bit" / "train"), selection, ("train", "val"))
+        test = self.take(_scan(source / "leftImg8bit" / "val"), selection, ("test",))["test"]
+        names = {image: anonymous_name(selection, image) for image in test}
+        if len(set(names.values())) != len(names):
+            raise DataError([f"seed {selection.seed} gives two test images the same name; use another seed"])
+        return chosen["train"], chosen["val"], names
+
+    def plan(self, source: Path, selection: Selection) -> Plan:
+        train, val, test = self._selected(source, selection)
+        required = [source / "leftImg8bit" / "train" / i for i in train + val]
+        required += [_ground_truth(source, "train", i, kind) for i in train + val for kind in REFERENCE]
+        required += [source / "leftImg8bit" / "val" / i for i in test]
+        required += [_ground_truth(source, "val", i, kind) for i in test for kind in REFERENCE]
+        check_sources(required)
+        plan = Plan()
+        for split, images in (("train", train), ("val", val)):
+            for image in images:
+                city = image.split("/")[0]
+                plan.link(f"public/leftImg8bit/{split}/{image}", source / "leftImg8bit" / "train" / image)
+                for kind in REFERENCE + OPTIONAL:
+                    truth = _ground_truth(source, "train", image, kind)
+                    if kind in REFERENCE or truth.is_file():
+                        plan.link(f"public/gtFine/{split}/{city}/{truth.name}", truth)
+                plan.count(split, city)
+        mapping = []
+        for image, name in sorted(test.items(), key=lambda item: item[1]):
+            plan.link(f"public/leftImg8bit/test/{name}.png", source / "leftImg8bit" / "val" / image)
+            for kind in REFERENCE:
+                plan.link(f"reference/{name}_gtFine_{kind}.png", _ground_truth(source, "val", image, kind))
+            plan.count("test", image.split("/")[0])
+            mapping.append((f"{name}.png", f"leftImg8bit/val/{image}"))
+        plan.write_json("reference/reference.json", {"task": "segmentation"})
+        plan.write("private/test_mapping.csv", csv_text("image,source", mapping))
+        return plan
+
+
+BUILDER = SegmentationData()

@@ -1,0 +1,196 @@
+"""Data builders on small fake datasets in each canonical layout: outputs, determinism, safety, errors."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Dict, Tuple
+
+import pytest
+
+from bundler.cli import main
+from bundler.data.builder import Selection, build, builders
+from bundler.data.engine import MANIFEST, MARKER, DataError, sha256
+from scoring.challenge import load_reference
+from tests import fake_datasets as fake
+from tests.helpers import scores_of, write_zip
+
+SMALL = {
+    "classification": (fake.small_imagenet, {"train": 4, "val": 3, "test": 3}),
+    "segmentation": (fake.small_cityscapes, {"train": 6, "val": 4, "test": 5}),
+    "detection": (fake.small_coco, {"train": 6, "val": 4, "test": 6}),
+    "action": (fake.small_ucf101, {}),
+}
+
+
+def make(name: str, tmp_path: Path, seed: int = 1, out: str = "out") -> Tuple[Path, Path]:
+    source = tmp_path / "source"
+    if not source.exists():
+        SMALL[name][0](source)
+    build(builders()[name], source, tmp_path / out, Selection(seed=seed, sizes=SMALL[name][1]))
+    return source, tmp_path / out
+
+
+def tree(folder: Path) -> Dict[str, Tuple[int, int, int]]:
+    """Every file's (inode, size, mtime): what a run must leave unchanged."""
+    return {str(p.relative_to(folder)): (p.stat().st_ino, p.stat().st_size, p.stat().st_mtime_ns)
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_each_builder_writes_public_reference_and_a_manifest_and_the_reference_scores(name, tmp_path):
+    source, out = make(name, tmp_path)
+    manifest = json.loads((out / MANIFEST).read_text())
+    files = sorted(str(p.relative_to(out)) for side in ("public", "reference", "private") for p in (out / side).rglob("*")
+                   if p.is_file())
+    assert sorted(manifest["files"]) == files
+    assert all(manifest["files"][f] == sha256(out / f) for f in files)
+    assert set(manifest["counts"]) == {"train", "val" if name != "action" else "validation", "test"}
+    challenge, reference = load_reference(out / "reference")
+    assert challenge.task == builders()[name].competition.replace("action", "action-recognition")
+    sample = write_zip(tmp_path / "sample.zip", challenge.sample_submission(reference, 3))
+    scores = scores_of(tmp_path, out / "reference", sample)
+    assert set(scores) >= {column.key for column in challenge.columns}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_a_second_run_verifies_and_changes_nothing_and_never_touches_the_source(name, tmp_path):
+    source, out = make(name, tmp_path)
+    before_source, before_out = tree(source), tree(out)
+    outcome = build(builders()[name], source, out, Selection(seed=1, sizes=SMALL[name][1]))
+    assert outcome.linked == outcome.copied == outcome.written == 0 and outcome.verified > 0
+    assert tree(out) == before_out and tree(source) == before_source
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_the_same_seed_gives_the_same_output_and_another_seed_a_new_one(name, tmp_path):
+    _, first = make(name, tmp_path, seed=5, out="a")
+    _, again = make(name, tmp_path, seed=5, out="b")
+    _, other = make(name, tmp_path, seed=6, out="c")
+    assert (first / MANIFEST).read_bytes() == (again / MANIFEST).read_bytes()
+    assert (first / MANIFEST).read_bytes() != (other / MANIFEST).read_bytes()
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_no_test_label_or_original_name_lands_in_public(name, tmp_path):
+    source, out = make(name, tmp_path)
+    public = {p: p.read_bytes() for p in (out / "public").rglob("*") if p.is_file()}
+    mapping = (out / "private" / "test_mapping.csv").read_text().splitlines()[1:]
+    originals = [Path(row.split(",")[-1]).name for row in mapping]
+    public_names = " ".join(str(p.relative_to(out)) for p in public)
+    assert not any(original in public_names for original in originals)
+    text = b"\n".join(data for path, data in public.items() if path.suffix in (".txt", ".csv", ".json"))
+    assert not any(original.encode() in text for original in originals)
+    for path in (out / "reference").iterdir():
+        if path.name not in ("reference.json", "classes.txt"):
+            assert path.read_bytes() not in public.values(), path.name
+    labels = {"classification": "labels.csv", "action": "labels.txt"}.get(name)
+    if labels:
+        for line in (out / "reference" / labels).read_text().splitlines()[1 if name == "classification" else 0:]:
+            assert line.replace(",", " ").encode() not in text and line.encode() not in text
+    if name == "detection":
+        document = json.loads((out / "public" / "annotations" / "test_images.json").read_text())
+        assert document["annotations"] == [] and all(set(i) == {"id", "file_name", "width", "height"} for i in document["images"])
+
+
+def test_missing_and_corrupt_source_files_are_listed_at_once_and_nothing_is_written(tmp_path):
+    source = fake.small_coco(tmp_path / "source")
+    (source / "train2017" / "000000001007.jpg").unlink()
+    (source / "val2017" / "000000005014.jpg").unlink()
+    (source / "train2017" / "000000001014.jpg").write_bytes(b"<html>not an image</html>")
+    (source / "val2017" / "000000005000.jpg").write_bytes(b"")
+    with pytest.raises(DataError) as exc:
+        build(builders()["detection"], source, tmp_path / "out", Selection(seed=1, sizes={"train": 8, "val": 4, "test": 6}))
+    assert exc.value.problems == [
+        f"missing source file: {source}/train2017/000000001007.jpg",
+        f"corrupt source file: {source}/train2017/000000001014.jpg is not a JPG file",
+        f"corrupt source file: {source}/val2017/000000005000.jpg is empty",
+        f"missing source file: {source}/val2017/000000005014.jpg",
+        "4 source problem(s); nothing was written",
+    ]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_corrupt_annotation_file_is_named(tmp_path):
+    source = fake.small_coco(tmp_path / "source")
+    (source / "annotations" / "instances_val2017.json").write_text("{\"images\": [")
+    with pytest.raises(DataError, match="corrupt source file: .*instances_val2017.json is not COCO instances JSON"):
+        build(builders()["detection"], source, tmp_path / "out", Selection(seed=1, sizes=SMALL["detection"][1]))
+
+
+def test_a_folder_it_did_not_make_or_made_for_another_build_is_refused(tmp_path):
+    source, out = make("action", tmp_path)
+    foreign = tmp_path / "foreign"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("mine")
+    selection = Selection(seed=1)
+    with pytest.raises(DataError, match="not empty and was not made by 'bundler data'"):
+        build(builders()["action"], source, foreign, selection)
+    with pytest.raises(DataError, match="holds another build \\(seed: 1 there, 2 now\\)"):
+        build(builders()["action"], source, out, Selection(seed=2))
+    with pytest.raises(DataError, match="overlaps --source"):
+        build(builders()["action"], source, source / "out", selection)
+    assert (foreign / "notes.txt").read_text() == "mine" and json.loads((out / MARKER).read_text())["seed"] == 1
+
+
+def test_an_edited_output_file_stops_the_run_and_is_kept(tmp_path):
+    source, out = make("action", tmp_path)
+    labels = out / "reference" / "labels.txt"
+    labels.write_text("edited by hand\n")
+    with pytest.raises(DataError, match="labels.txt differs from what this build would write; it was left as it is"):
+        build(builders()["action"], source, out, Selection(seed=1))
+    assert labels.read_text() == "edited by hand\n"
+
+
+def test_an_interrupted_run_resumes_with_only_the_missing_files(tmp_path):
+    source, out = make("segmentation", tmp_path)
+    lost = sorted((out / "public" / "leftImg8bit" / "test").iterdir())[:2]
+    for path in lost:
+        path.unlink()
+    (out / MANIFEST).unlink()
+    (out / "public" / "leftImg8bit" / "test" / ".left.png.partial").write_bytes(b"half")
+    outcome = build(builders()["segmentation"], source, out, Selection(seed=1, sizes=SMALL["segmentation"][1]))
+    assert outcome.linked == 2 and all(p.exists() for p in lost) and (out / MANIFEST).exists()
+
+
+def test_files_are_hard_linked_and_copied_where_links_are_refused(tmp_path, monkeypatch):
+    source, out = make("classification", tmp_path)
+    image = next((out / "public" / "test").iterdir())
+    assert image.stat().st_nlink == 2
+
+    def refuse(*args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", refuse)
+    outcome = build(builders()["classification"], source, tmp_path / "copy", Selection(seed=1, sizes=SMALL["classification"][1]))
+    assert outcome.linked == 0 and outcome.copied > 0
+    assert (tmp_path / "copy" / MANIFEST).read_bytes() == (out / MANIFEST).read_bytes()
+
+
+def test_detection_renumbers_the_test_images_in_the_reference_and_keeps_coco_format(tmp_path):
+    source, out = make("detection", tmp_path)
+    reference = json.loads((out / "reference" / "annotations.json").read_text())
+    mapping = [row.split(",") for row in (out / "private" / "test_mapping.csv").read_text().splitlines()[1:]]
+    new_to_old = {int(new): int(old) for new, old, _ in mapping}
+    assert sorted(new_to_old) == sorted(i["id"] for i in reference["images"]) == list(range(1, 7))
+    original = json.loads((source / "annotations" / "instances_val2017.json").read_text())
+    boxes = {(a["image_id"], tuple(a["bbox"])) for a in original["annotations"]}
+    assert {(new_to_old[a["image_id"]], tuple(a["bbox"])) for a in reference["annotations"]} == boxes
+    train = json.loads((out / "public" / "annotations" / "instances_train.json").read_text())
+    assert len(train["images"]) == 6 and {a["image_id"] for a in train["annotations"]} <= {i["id"] for i in train["images"]}
+
+
+def test_the_command_prints_counts_and_reports_errors_in_one_line_each(tmp_path, capsys):
+    source = fake.small_ucf101(tmp_path / "source")
+    assert main(["data", "action", "--source", str(source), "--out", str(tmp_path / "out"), "--seed", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "train: 18 item(s), 3 class(es)" in out and "validation: 12 item(s)" in out and "test: 12 item(s)" in out
+    assert main(["data", "detection", "--source", str(source), "--out", str(tmp_path / "x"), "--splits", "vipriors-2020"]) == 1
+    assert "no official lists for detection" in capsys.readouterr().err
+    assert main(["data", "action", "--source", str(tmp_path / "nope"), "--out", str(tmp_path / "y"), "--seed", "1"]) == 1
+    assert "not a folder; expected UCF-101" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:
+        main(["data", "action", "--source", str(source), "--out", str(tmp_path / "z"), "--splits", "vipriors-2020",
+              "--size", "train=3"])
+    assert exc.value.code == 2
