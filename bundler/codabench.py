@@ -10,19 +10,14 @@ timestamps, which Codabench reads as UTC.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Dict, List, Optional
 
-from bundler.codalab import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
+from bundler.codalab import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name, yaml_text
 from bundler.competition import Competition
 from bundler.schema import Moment
 
 PAGE_TITLES = {"overview": "Overview", "evaluation": "Evaluation", "terms": "Terms", "data": "Data"}
 GAP = dt.timedelta(seconds=1)
-
-
-def _text(value: str) -> str:
-    return json.dumps(value, ensure_ascii=False)
 
 
 def timestamp(when: dt.datetime) -> str:
@@ -51,23 +46,23 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
     config = competition.config
     lines = [
         "version: 2",
-        f"title: {_text(config.title)}",
-        f"description: {_text(config.description)}",
-        f"image: {_text(logo_name)}",
-        f"docker_image: {_text(competition.docker_image)}",
+        f"title: {yaml_text(config.title)}",
+        f"description: {yaml_text(config.description)}",
+        f"image: {yaml_text(logo_name)}",
+        f"docker_image: {yaml_text(competition.docker_image)}",
         "enable_detailed_results: true",
-        f"terms: {_text(page_files['terms'])}",
+        f"terms: {yaml_text(page_files['terms'])}",
         "pages:",
     ]
     for name, file in page_files.items():
-        lines += [f"  - title: {_text(PAGE_TITLES.get(name, name.replace('_', ' ').capitalize()))}",
-                  f"    file: {_text(file)}"]
+        lines += [f"  - title: {yaml_text(PAGE_TITLES.get(name, name.replace('_', ' ').capitalize()))}",
+                  f"    file: {yaml_text(file)}"]
     lines.append("tasks:")
     for index, phase in enumerate(config.phases):
         lines += [
             f"  - index: {index}",
-            f"    name: {_text(f'{config.title}: {phase.name}')}",
-            f"    description: {_text(f'Scores the {phase.name} phase against its hidden reference data.')}",
+            f"    name: {yaml_text(f'{config.title}: {phase.name}')}",
+            f"    description: {yaml_text(f'Scores the {phase.name} phase against its hidden reference data.')}",
             f"    scoring_program: {SCORING_PROGRAM}",
             f"    reference_data: {reference_zip_name(index + 1)}",
         ]
@@ -75,8 +70,8 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
     for index, (phase, end) in enumerate(zip(config.phases, phase_ends(competition))):
         lines += [
             f"  - index: {index}",
-            f"    name: {_text(phase.name)}",
-            f"    description: {_text(phase.description)}",
+            f"    name: {yaml_text(phase.name)}",
+            f"    description: {yaml_text(phase.description)}",
             f"    start: {timestamp(phase.start.when)}",
         ]
         if end is not None:
@@ -91,8 +86,8 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
     lines += ["leaderboards:", "  - index: 0", '    title: "Results"', f"    key: {LEADERBOARD_KEY}", "    columns:"]
     for index, column in enumerate(competition.challenge.columns):
         lines += [
-            f"      - title: {_text(column.label)}",
-            f"        key: {_text(column.key)}",
+            f"      - title: {yaml_text(column.label)}",
+            f"        key: {yaml_text(column.key)}",
             f"        index: {index}",
             f"        sorting: {column.sort}",
             f"        precision: {column.digits}",

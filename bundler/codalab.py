@@ -23,7 +23,8 @@ def reference_zip_name(phase_number: int) -> str:
     return f"reference_data_{phase_number}.zip"
 
 
-def _text(value: str) -> str:
+def yaml_text(value: str) -> str:
+    """A string as YAML reads it back unchanged (a JSON string)."""
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -39,7 +40,7 @@ def leaderboard_columns(columns: List[Column]) -> List[str]:
         lines += [
             f"    {column.key}:",
             f"      leaderboard: *{LEADERBOARD_KEY}",
-            f"      label: {_text(column.label)}",
+            f"      label: {yaml_text(column.label)}",
             f"      rank: {rank}",
             f"      sort: {column.sort}",
             f"      numeric_format: {column.digits}",
@@ -51,26 +52,26 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
     """The whole competition.yaml text."""
     config = competition.config
     lines = [
-        f"title: {_text(config.title)}",
-        f"description: {_text(config.description)}",
-        f"image: {_text(logo_name)}",
+        f"title: {yaml_text(config.title)}",
+        f"description: {yaml_text(config.description)}",
+        f"image: {yaml_text(logo_name)}",
         f"has_registration: {_flag(config.registration_required)}",
         f"allow_teams: {_flag(config.allow_teams)}",
-        f"competition_docker_image: {_text(competition.docker_image)}",
+        f"competition_docker_image: {yaml_text(competition.docker_image)}",
         "enable_detailed_results: True",
         "force_submission_to_leaderboard: True",
     ]
     if config.end_date is not None:
         lines.append(f"end_date: {config.end_date.text}")
     lines.append("html:")
-    lines += [f"  {_text(name)}: {_text(file)}" for name, file in page_files.items()]
+    lines += [f"  {yaml_text(name)}: {yaml_text(file)}" for name, file in page_files.items()]
     lines.append("phases:")
     for number, phase in enumerate(config.phases, 1):
         lines += [
             f"  {number}:",
             f"    phasenumber: {number}",
-            f"    label: {_text(phase.name)}",
-            f"    description: {_text(phase.description)}",
+            f"    label: {yaml_text(phase.name)}",
+            f"    description: {yaml_text(phase.description)}",
             f"    start_date: {phase.start.text}",
             f"    color: {phase.color}",
             f"    max_submissions: {phase.max_submissions}",

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
+from bundler.codalab import yaml_text
 from bundler.event import Event
 from bundler.pages import templates
 from bundler.schema import Moment, Values
@@ -52,7 +52,7 @@ def sections(event: Event) -> List[ChallengeSection]:
 def render(event: Event) -> Dict[str, str]:
     """File name -> text of the event page and its Markdown twin."""
     environment = templates()
-    environment.filters["yaml_text"] = lambda value: json.dumps(str(value), ensure_ascii=False)
+    environment.filters["yaml_text"] = lambda value: yaml_text(str(value))
     environment.filters["md_text"] = lambda value: str(value).replace("<", "&lt;").replace(">", "&gt;")
     values: Dict[str, Any] = {"event": event.config, "dates": event.dates, "opens": event.opens,
                               "closes": event.closes, "challenges": sections(event)}
