@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 from bundler import schema as s
-from bundler.yaml_lines import LoadError, Where, load
+from bundler.schema import ConfigError
+from bundler.yaml_lines import Where
 from scoring.challenge import Challenge, challenges
 
 REPO = Path(__file__).resolve().parent.parent
@@ -15,14 +16,6 @@ COMPETITIONS = REPO / "competitions"
 REQUIRED_PAGES = ("overview", "evaluation", "terms", "data")
 TITLE_LIMIT = 100  # CodaLab's Competition.title
 DOCKER_IMAGE_LIMIT = 128  # CodaLab's competition_docker_image
-
-
-class ConfigError(Exception):
-    """The competition's files are invalid; ``problems`` lists every one with file:line."""
-
-    def __init__(self, problems: List[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
 
 
 class ReferenceFolder(s.Option):
@@ -121,15 +114,10 @@ def load_competition(name: str, folder: Optional[Path] = None) -> Competition:
     if not path.is_file():
         known = sorted(p.name for p in COMPETITIONS.iterdir() if (p / "competition.yaml").is_file())
         raise ConfigError([f"{path}: not found; competitions: {', '.join(known)}"])
-    try:
-        data, lines, raw = load(path)
-    except LoadError as exc:
-        raise ConfigError([str(exc)]) from None
-    context = s.Context(path, lines, raw)
-    config = s.validate_mapping(SCHEMA, data, (), context)
+    config, context = s.validate_file(SCHEMA, path)
     if config is not None:
         _cross_checks(config, context)
     if context.problems:
-        raise ConfigError([str(p) for p in sorted(context.problems, key=lambda p: p.line)])
+        raise ConfigError(context.messages())
     assert config is not None
     return Competition(name, folder, config, challenges()[config.challenge])

@@ -13,7 +13,6 @@ from typing import List, Optional, Tuple
 
 from bundler import schema as s
 from bundler.competition import COMPETITIONS, Competition, ConfigError, load_competition
-from bundler.yaml_lines import LoadError, load
 
 EVENT_FILE = COMPETITIONS / "event.yaml"
 CODALAB = "https://codalab.lisn.upsaclay.fr"
@@ -125,17 +124,12 @@ def load_event(path: Path = EVENT_FILE) -> Event:
     """Load and validate the event file and its competitions; ConfigError lists every problem."""
     if not path.is_file():
         raise ConfigError([f"{path}: not found; the event page is built from competitions/event.yaml"])
-    try:
-        data, lines, raw = load(path)
-    except LoadError as exc:
-        raise ConfigError([str(exc)]) from None
-    context = s.Context(path, lines, raw)
-    config = s.validate_mapping(SCHEMA, data, (), context)
+    config, context = s.validate_file(SCHEMA, path)
     competitions, problems = _load_competitions(config, context) if config is not None else ([], [])
     dates: Tuple[Optional[s.Moment], Optional[s.Moment]] = (None, None)
     if config is not None and competitions and len(competitions) == len(config.challenges or []):
         dates = _dates(config, competitions, context)
-    problems = [str(p) for p in sorted(context.problems, key=lambda p: p.line)] + problems
+    problems = context.messages() + problems
     if problems:
         raise ConfigError(problems)
     assert config is not None and dates[0] is not None and dates[1] is not None

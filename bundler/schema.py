@@ -10,9 +10,9 @@ import datetime as dt
 import difflib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from bundler.yaml_lines import Where
+from bundler.yaml_lines import LoadError, Where, load
 
 REQUIRED = object()
 
@@ -27,6 +27,14 @@ class Problem:
 
     def __str__(self) -> str:
         return f"{self.file}:{self.line}: {self.message}"
+
+
+class ConfigError(Exception):
+    """A configuration is invalid; ``problems`` lists every one with file:line."""
+
+    def __init__(self, problems: List[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Invalid(Exception):
@@ -49,6 +57,10 @@ class Context:
 
     def report(self, where: Where, message: str) -> None:
         self.problems.append(Problem(self.file, self.line(where), message))
+
+    def messages(self) -> List[str]:
+        """Every problem as ``file:line: message``, in line order."""
+        return [str(p) for p in sorted(self.problems, key=lambda p: p.line)]
 
 
 class Option:
@@ -247,3 +259,13 @@ def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context
         else:
             values[key] = option.default
     return Values(values)
+
+
+def validate_file(schema: Dict[str, Option], path: Path) -> Tuple[Optional[Values], Context]:
+    """Load the YAML file at ``path`` and check it against ``schema``; unreadable YAML is a ConfigError."""
+    try:
+        data, lines, raw = load(path)
+    except LoadError as exc:
+        raise ConfigError([str(exc)]) from None
+    context = Context(path, lines, raw)
+    return validate_mapping(schema, data, (), context), context

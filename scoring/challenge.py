@@ -13,12 +13,14 @@ import json
 import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from types import ModuleType
+from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 from scoring.errors import ReferenceDataError
 from scoring.submission import Submission
 
 REFERENCE_INFO = "reference.json"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -93,17 +95,21 @@ class Challenge(abc.ABC):
         """Files (name -> content) of a valid submission with random predictions."""
 
 
+def module_instances(package: ModuleType, attribute: str, kind: Type[T]) -> List[T]:
+    """The ``attribute`` of every module of ``package`` that is a ``kind``, in module-name order."""
+    found = []
+    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        value = getattr(importlib.import_module(f"{package.__name__}.{module_info.name}"), attribute, None)
+        if isinstance(value, kind):
+            found.append(value)
+    return found
+
+
 def challenges() -> Dict[str, Challenge]:
     """Every challenge module in scoring/challenges/, keyed by task name."""
     from scoring import challenges as package
 
-    found: Dict[str, Challenge] = {}
-    for module_info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package.__name__}.{module_info.name}")
-        challenge = getattr(module, "CHALLENGE", None)
-        if isinstance(challenge, Challenge):
-            found[challenge.task] = challenge
-    return found
+    return {challenge.task: challenge for challenge in module_instances(package, "CHALLENGE", Challenge)}
 
 
 def get_challenge(task: str) -> Challenge:

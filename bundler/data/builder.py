@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import abc
 import hashlib
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from bundler.data.engine import DataError, Outcome, Plan, materialise, prepare_output
+from scoring.challenge import module_instances
 
 T = TypeVar("T")
 EDITIONS = ("vipriors-2020",)
@@ -79,13 +78,7 @@ def builders() -> Dict[str, DatasetBuilder]:
     """Every builder module in bundler/data/, keyed by competition name."""
     from bundler import data as package
 
-    found: Dict[str, DatasetBuilder] = {}
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{package.__name__}.{info.name}")
-        builder = getattr(module, "BUILDER", None)
-        if isinstance(builder, DatasetBuilder):
-            found[builder.competition] = builder
-    return found
+    return {builder.competition: builder for builder in module_instances(package, "BUILDER", DatasetBuilder)}
 
 
 def text_lines(data: bytes) -> List[List[str]]:
