@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PLATFORM ?= codalab
 COMPETITIONS := classification segmentation detection action
 
-.PHONY: help venv test lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
+.PHONY: help venv test fuzz lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
 
 help:  ## list the targets
 	@grep -E '^[a-z$$(%-].*:.*## ' $(MAKEFILE_LIST) | sed -e 's/^\$$(addprefix bundle-,\$$(COMPETITIONS)): bundle-%/bundle-NAME/' -e 's/:.*## /\t/' | expand -t 24
@@ -22,6 +22,9 @@ venv: $(STAMP)  ## create .venv and install the project with its dev extras
 test: lint  ## lint, then run the whole test suite
 	$(PY) -m pytest -q -n 2
 
+fuzz: $(STAMP)  ## the property-based tests with a far larger budget (HYPOTHESIS_PROFILE=fuzz)
+	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -n 2 tests/test_hostile_inputs.py tests/test_yaml_traps.py
+
 lint: $(STAMP)  ## ruff, and vermin proving scoring/ runs on Python 3.9
 	$(VENV)/bin/ruff check scoring bundler tests
 	$(VENV)/bin/vermin --quiet --no-tips --violations --target=3.9- --eval-annotations scoring
@@ -36,4 +39,4 @@ site: $(STAMP)  ## build/site/index.html and challenges.md, the event page, from
 	$(PY) -m bundler site
 
 clean:  ## remove build outputs (keeps .venv)
-	rm -rf build .pytest_cache .ruff_cache
+	rm -rf build .pytest_cache .ruff_cache .hypothesis

@@ -13,6 +13,8 @@ from typing import Any, Dict, List, Set, Tuple
 
 import yaml
 
+from bundler.leaks import leak_problems
+
 COMPETITION_KEYS = {
     "title", "description", "image", "has_registration", "start_date", "end_date", "force_submission_to_leaderboard",
     "disallow_leaderboard_modifying", "enable_detailed_results", "show_datasets_from_yaml", "allow_teams",
@@ -76,7 +78,7 @@ def check_bundle(path: Path) -> List[str]:
         if not isinstance(config, dict):
             return ["competition.yaml: expected a mapping"]
         if is_codabench(config):
-            return _check_v2(config, names, archive)
+            return _check_v2(config, names, archive) + leak_problems(archive, config)
         problems: List[str] = []
         yamls = [n for n in archive.namelist() if ".yaml" in n]
         if yamls != ["competition.yaml"]:
@@ -84,6 +86,7 @@ def check_bundle(path: Path) -> List[str]:
         problems += _check_competition(config, names)
         problems += _check_phases(config, names, archive)
         problems += _check_leaderboard(config)
+        problems += leak_problems(archive, config)
     return problems
 
 

@@ -25,7 +25,8 @@ DESCRIPTION = """\
 Build, check, try and preview competition bundles for CodaLab and Codabench.
 
   build NAME     validate competitions/NAME/competition.yaml and write build/NAME_bundle.zip
-                 (--platform codabench: build/NAME_codabench_bundle.zip)
+                 (--platform codabench: build/NAME_codabench_bundle.zip; --data DIR: references from
+                 a 'bundler data' folder)
   check BUNDLE   lint a bundle (ours or hand-made) against its platform's rules
   try BUNDLE SUB run the bundle's scoring program on a submission as the platform's worker does
   preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
@@ -54,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("name", help="a folder of competitions/, e.g. detection")
     make.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
                       help="hidden reference folder of a phase (number or name); repeatable")
+    make.add_argument("--data", type=Path, metavar="DIR",
+                      help="a 'bundler data' output folder: each phase's reference is DIR/reference/<its split>")
     make.add_argument("--output", type=Path,
                       help="where to write the bundle (default build/NAME_bundle.zip, build/NAME_codabench_bundle.zip)")
     make.add_argument("--platform", choices=sorted(PLATFORMS), default="codalab",
@@ -90,7 +93,8 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     overrides = _overrides(args.reference, parser)
     competition = load_competition(args.name)
     output = args.output or default_output(args.name, args.platform)
-    built = build(competition, output, overrides, args.platform)
+    data = args.data.expanduser().resolve() if args.data else None
+    built = build(competition, output, overrides, args.platform, data)
     print(f"wrote {built.path} ({built.size / 1024:.0f} KiB, {len(competition.config.phases)} phase(s))")
     return EXIT_OK
 

@@ -16,6 +16,7 @@ COMPETITIONS = REPO / "competitions"
 REQUIRED_PAGES = ("overview", "evaluation", "terms", "data")
 TITLE_LIMIT = 100  # CodaLab's Competition.title
 DOCKER_IMAGE_LIMIT = 128  # CodaLab's competition_docker_image
+SPLITS = ("val", "test")  # the scored splits of a `bundler data` folder
 
 
 class ReferenceFolder(s.Option):
@@ -24,7 +25,7 @@ class ReferenceFolder(s.Option):
     def convert(self, value: Any, where: Where, context: s.Context) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise s.Invalid(f"expected the path of a reference folder, found {value!r}")
-        path = (context.file.parent / value).expanduser().resolve()
+        path = s.resolve(context.file.parent, value)
         if path == REPO or REPO in path.parents:
             raise s.Invalid(f"{value!r} is inside the repository; hidden reference data must live outside it")
         if not (path / "reference.json").is_file():
@@ -40,6 +41,7 @@ PHASE = {
     "max_submissions": s.Integer(default=100, doc="submissions a participant may make in this phase"),
     "max_submissions_per_day": s.Integer(default=5, doc="submissions a participant may make per day"),
     "execution_time_limit": s.Integer(default=600, doc="seconds the scoring program may run per submission"),
+    "split": s.Choice(SPLITS, default=None, doc="the split it scores: val or test (build --data takes reference/<split>/)"),
     "reference": ReferenceFolder(default=None, doc="hidden reference folder, outside the repo (default: demo data)"),
     "color": s.Choice(["white", "orange", "yellow", "green", "blue", "purple"], default="green",
                       doc="the phase's colour on CodaLab"),

@@ -166,11 +166,15 @@ class Date(Option):
         elif isinstance(value, str):
             try:
                 when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                raise Invalid(f"{value!r} is not an ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z") from None
+            except ValueError as exc:
+                why = f" ({exc})" if "range" in str(exc) else ""  # e.g. the 30th of February
+                raise Invalid(f"{value!r} is not a valid ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z{why}") from None
         else:
             raise Invalid(f"expected an ISO 8601 date such as 2027-03-01, found {value!r}")
-        when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+        try:
+            when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+        except OverflowError:
+            raise Invalid(f"{text!r} is out of the range of dates") from None
         return Moment(text, when)
 
 
@@ -180,10 +184,18 @@ class File(Option):
     def convert(self, value: Any, where: Where, context: Context) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise Invalid(f"expected a file path, found {value!r}")
-        path = (context.file.parent / value).resolve()
+        path = resolve(context.file.parent, value)
         if not path.is_file():
             raise Invalid(f"file {value!r} not found (paths are relative to {context.file.parent})")
         return path
+
+
+def resolve(folder: Path, value: str) -> Path:
+    """``value`` (``~`` expanded) as an absolute path relative to ``folder``; Invalid for an impossible path."""
+    try:
+        return (folder / Path(value).expanduser()).resolve()
+    except (ValueError, OSError, RuntimeError) as exc:  # a NUL byte, an unknown ~user, a loop of links
+        raise Invalid(f"{value!r} is not a usable path ({exc})") from None
 
 
 class ListOf(Option):
@@ -253,6 +265,8 @@ def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context
     for key, option in schema.items():
         if key in data and data[key] is not None:
             values[key] = option.run(data[key], where + (key,), context)
+            if values[key] is None and option.default is not REQUIRED:
+                values[key] = option.default  # invalid, and reported: cross-checks see the default, not None
         elif option.default is REQUIRED:
             context.report(where, f"{_name(where + (key,))} is required: {option.doc}")
             values[key] = None
@@ -264,8 +278,9 @@ def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context
 def validate_file(schema: Dict[str, Option], path: Path) -> Tuple[Optional[Values], Context]:
     """Load the YAML file at ``path`` and check it against ``schema``; unreadable YAML is a ConfigError."""
     try:
-        data, lines, raw = load(path)
+        loaded = load(path)
     except LoadError as exc:
         raise ConfigError([str(exc)]) from None
-    context = Context(path, lines, raw)
-    return validate_mapping(schema, data, (), context), context
+    context = Context(path, loaded.lines, loaded.raw)
+    context.problems += [Problem(path, line, message) for line, message in loaded.problems]
+    return validate_mapping(schema, loaded.data, (), context), context

@@ -1,21 +1,110 @@
-"""Load YAML keeping the line of every value, so validation can say ``file:line``."""
+"""Load YAML keeping the line of every value, so validation can say ``file:line``.
+
+Stricter than a plain YAML load where a plain load would surprise an organiser: a key written twice
+in one mapping is a problem naming both lines (not silently the last one), a date that does not
+exist (2027-02-30) stays text so the schema can say why, and aliases cannot expand without bound.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, List, Set, Tuple
 
 import yaml
 
 Where = Tuple[Any, ...]  # path of keys and list indexes from the document root
+TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+MAX_VALUES = 100_000  # values built from one file, aliases expanded: bounds a "billion laughs" file
 
 
 class LoadError(Exception):
     """The file is not readable YAML; the message holds file:line."""
 
 
-def load(path: Path) -> Tuple[Any, Dict[Where, int], Dict[Where, str]]:
-    """The document, the 1-based line of every path, and the source text of every scalar."""
+@dataclass
+class Loaded:
+    """The document, the 1-based line of every path, the source text of every scalar, and problems found."""
+
+    data: Any
+    lines: Dict[Where, int]
+    raw: Dict[Where, str]
+    problems: List[Tuple[int, str]] = field(default_factory=list)  # (line, message)
+
+
+class _Builder:
+    """Turns composed nodes into Python values, recording lines and what a plain load would hide."""
+
+    def __init__(self, text: str) -> None:
+        self.constructor = yaml.SafeLoader(text)
+        self.loaded = Loaded(None, {}, {})
+        self.built = 0
+        self.open: Set[int] = set()  # ids of the nodes being built: an alias to one of them is a cycle
+
+    def problem(self, node: yaml.Node, message: str) -> None:
+        self.loaded.problems.append((node.start_mark.line + 1, message))
+
+    def scalar(self, node: yaml.Node) -> Any:
+        try:
+            return self.constructor.construct_object(node, deep=True)
+        except (yaml.YAMLError, ValueError, OverflowError, TypeError) as exc:
+            if node.tag == TIMESTAMP_TAG:
+                return node.value  # an impossible date stays text: the Date option explains it
+            self.problem(node, f"cannot read the value {node.value!r} ({_first_line(exc)})")
+            return None
+
+    def build(self, node: yaml.Node, where: Where) -> Any:
+        self.built += 1
+        if self.built > MAX_VALUES:
+            raise LoadError(f"more than {MAX_VALUES} values (aliases expanded); a configuration is far smaller")
+        if id(node) in self.open:
+            self.problem(node, "an alias refers to the mapping or list that contains it")
+            return None
+        self.loaded.lines[where] = node.start_mark.line + 1
+        if isinstance(node, yaml.ScalarNode):
+            self.loaded.raw[where] = node.value
+            return self.scalar(node)
+        self.open.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.build(item, where + (i,)) for i, item in enumerate(node.value)]
+            return self.mapping(node, where)
+        finally:
+            self.open.discard(id(node))
+
+    def mapping(self, node: yaml.MappingNode, where: Where) -> Dict[Any, Any]:
+        out: Dict[Any, Any] = {}
+        first_line: Dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            line = key_node.start_mark.line + 1
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problem(key_node, "a key must be plain text, not a list or a mapping")
+                continue
+            key = self.scalar(key_node)
+            if key in first_line:
+                self.problem(key_node, f"key {key!r} is written twice (lines {first_line[key]} and {line}); keep one")
+                continue
+            first_line[key] = line
+            out[key] = self.build(value_node, where + (key,))
+            self.loaded.lines.setdefault(where + (key,), line)
+        return out
+
+
+def _error_line(exc: yaml.YAMLError, text: str) -> int:
+    """The 1-based line a YAML error points at (a reader error gives a character position instead)."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    if mark is not None:
+        return mark.line + 1
+    position = getattr(exc, "position", None)
+    return text[:position].count("\n") + 1 if isinstance(position, int) else 1
+
+
+def _first_line(exc: Exception) -> str:
+    return ((getattr(exc, "problem", None) or str(exc)).splitlines() or [type(exc).__name__])[0]
+
+
+def load(path: Path) -> Loaded:
+    """Read ``path``: the document with the line of every value; LoadError if it is not YAML at all."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -23,27 +112,12 @@ def load(path: Path) -> Tuple[Any, Dict[Where, int], Dict[Where, str]]:
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise LoadError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
-    lines: Dict[Where, int] = {}
-    raw: Dict[Where, str] = {}
-    constructor = yaml.SafeLoader(text)
+        raise LoadError(f"{path}:{_error_line(exc, text)}: not valid YAML ({_first_line(exc)})") from None
     if node is None:
-        return {}, {(): 1}, raw
-
-    def build(current: yaml.Node, where: Where) -> Any:
-        lines[where] = current.start_mark.line + 1
-        if isinstance(current, yaml.MappingNode):
-            out = {}
-            for key_node, value_node in current.value:
-                key = constructor.construct_object(key_node, deep=True)
-                out[key] = build(value_node, where + (key,))
-                lines.setdefault(where + (key,), key_node.start_mark.line + 1)
-            return out
-        if isinstance(current, yaml.SequenceNode):
-            return [build(item, where + (i,)) for i, item in enumerate(current.value)]
-        raw[where] = current.value
-        return constructor.construct_object(current, deep=True)
-
-    return build(node, ()), lines, raw
+        return Loaded({}, {(): 1}, {})
+    builder = _Builder(text)
+    try:
+        builder.loaded.data = builder.build(node, ())
+    except LoadError as exc:
+        raise LoadError(f"{path}:{node.start_mark.line + 1}: {exc}") from None
+    return builder.loaded

@@ -17,9 +17,12 @@ from types import ModuleType
 from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 
 from scoring.errors import ReferenceDataError
+from scoring.json_text import parse_json
+from scoring.limits import LIMITS
 from scoring.submission import Submission
 
 REFERENCE_INFO = "reference.json"
+LABELS = "labels"  # reference.json: false in a label-free reference (ids, names and sizes only)
 T = TypeVar("T")
 
 
@@ -47,8 +50,10 @@ class Result:
     """What a challenge's scoring returns: the column values and what the page should show."""
 
     scores: Dict[str, float]
+    coverage: Tuple[int, int]  # (items with a prediction, items in the reference)
     counts: Dict[str, int] = field(default_factory=dict)
-    warnings: List[str] = field(default_factory=list)
+    warnings: List[str] = field(default_factory=list)  # about the submission (e.g. missing items)
+    score_warnings: List[str] = field(default_factory=list)  # about the numbers (e.g. undefined for this reference)
     sections: List[Section] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
 
@@ -69,7 +74,7 @@ class Challenge(abc.ABC):
     #: leaderboard columns; the first one is the primary (ranking) score
     columns: Tuple[Column, ...]
     #: the largest submission accepted, in bytes once uncompressed
-    max_submission_bytes: int = 1 << 30
+    max_submission_bytes: int = LIMITS.max_bytes
     #: the platform image the scoring program needs (py39 has numpy but does not promise Pillow)
     docker_image: str = "codalab/codalab-legacy:py39"
 
@@ -91,8 +96,26 @@ class Challenge(abc.ABC):
         """Write a small, deterministic demo reference folder (for bundles built without data)."""
 
     @abc.abstractmethod
+    def label_free_files(self, reference: Any) -> Dict[str, bytes]:
+        """The files (reference.json included) of a label-free reference of the same items: ids, names, sizes only.
+
+        Scoring against it runs every check on a submission but gives no score; it is what participants get.
+        """
+
+    @abc.abstractmethod
     def sample_submission(self, reference: Any, seed: int) -> Dict[str, bytes]:
-        """Files (name -> content) of a valid submission with random predictions."""
+        """Files (name -> content) of a valid submission with random predictions.
+
+        Reads only what a label-free reference holds (ids, names, sizes), so that a sample built from a
+        label-free reference, as the starting kit's is, cannot carry anything hidden.
+        """
+
+    def reference_info(self, labels: bool = True, **settings: Any) -> bytes:
+        """The reference.json of a reference folder of this challenge."""
+        info: Dict[str, Any] = {"task": self.task, **settings}
+        if not labels:
+            info[LABELS] = False
+        return (json.dumps(info) + "\n").encode()
 
 
 def module_instances(package: ModuleType, attribute: str, kind: Type[T]) -> List[T]:
@@ -124,16 +147,22 @@ def read_reference_info(folder: Path) -> Dict[str, Any]:
     """Read ``reference.json`` of a reference folder (it must name the task)."""
     path = folder / REFERENCE_INFO
     try:
-        info = json.loads(path.read_text(encoding="utf-8"))
+        data = path.read_bytes()
     except FileNotFoundError:
         raise ReferenceDataError(
             f"{path}: not found; a reference folder holds reference.json with {{\"task\": ...}}"
         ) from None
-    except (OSError, ValueError) as exc:
-        raise ReferenceDataError(f"{path}: not readable JSON ({exc})") from None
+    except OSError as exc:
+        raise ReferenceDataError(f"{path}: cannot be read ({exc.strerror})") from None
+    info = parse_json(data, str(path), ReferenceDataError)
     if not isinstance(info, dict) or not isinstance(info.get("task"), str):
         raise ReferenceDataError(f"{path}: expected an object with a string \"task\"")
     return info
+
+
+def has_labels(info: Dict[str, Any]) -> bool:
+    """Whether a reference folder's reference.json says it holds the labels (the default)."""
+    return info.get(LABELS, True) is not False
 
 
 def load_reference(folder: Path) -> Tuple[Challenge, Any]:

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import List, Optional
 
-from scoring.challenge import Challenge, Result, load_reference
+from scoring.challenge import Challenge, Result, has_labels, load_reference, read_reference_info
 from scoring.errors import ReferenceDataError, SubmissionError
 from scoring.outputs import write_outputs
 from scoring.report import number
@@ -27,7 +27,9 @@ platform mode (how CodaLab and Codabench run it):
 local mode (what participants and organisers run):
   score.py --reference REF SUBMISSION [--output DIR]
       SUBMISSION is the zip you would upload, a folder, or the single prediction file;
-      prints the scores, and writes the three output files to DIR when given
+      prints the scores, and writes the three output files to DIR when given.
+      With a label-free reference (the starting kit's references/<split>/) it runs every
+      check the server runs and prints 'valid: N of N items', but no score.
 
 exit codes: 0 scored, 1 submission invalid (one 'error:' line on stderr),
             2 usage or reference data problem
@@ -58,8 +60,15 @@ def format_scores(challenge: Challenge, result: Result) -> str:
     lines = [f"{challenge.title}"]
     lines += [f"  {c.label:<{width}}  {number(result.scores[c.key], c.digits)}" for c in challenge.columns]
     lines += [f"  {name.replace('_', ' ')}: {value}" for name, value in result.counts.items()]
-    lines += [f"warning: {w}" for w in result.warnings]
+    lines += [f"warning: {w}" for w in result.warnings + result.score_warnings]
     return "\n".join(lines)
+
+
+def validity(result: Result) -> str:
+    """What a check against a label-free reference says: how many items, the warnings, and that it gives no score."""
+    predicted, total = result.coverage
+    lines = [f"valid: {predicted} of {total} items; this reference holds no labels, so no score"]
+    return "\n".join(lines + [f"warning: {w}" for w in result.warnings])
 
 
 def run(argv: Optional[List[str]] = None) -> int:
@@ -76,7 +85,15 @@ def run(argv: Optional[List[str]] = None) -> int:
         reference = Path(args.paths[0]) / "ref"
         submission = Path(args.paths[0]) / "res"
         output = Path(args.paths[1])
+    labelled = reference.is_dir() and has_labels(read_reference_info(reference))
+    if reference.is_dir() and not labelled and args.reference is None:
+        raise ReferenceDataError(f"{reference} holds no labels (a participant's check folder); the server needs the "
+                                 "hidden reference")
     challenge, result = score_submission(reference, submission)
+    if not labelled:
+        if not args.quiet:
+            print(validity(result))
+        return EXIT_SCORED
     if output is not None:
         write_outputs(output, challenge, result)
     if not args.quiet:
@@ -84,12 +101,17 @@ def run(argv: Optional[List[str]] = None) -> int:
     return EXIT_SCORED
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: a name holding a line break (a zip member's, say) cannot split the error."""
+    return message.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Run, turning every failure into one 'error:' line and an exit code (never a traceback)."""
     try:
         return run(argv)
     except (SubmissionError, ReferenceDataError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)

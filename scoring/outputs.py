@@ -43,7 +43,7 @@ def detailed_html(challenge: Challenge, result: Result) -> str:
         f"{challenge.title}: detailed results",
         rows,
         counts,
-        result.warnings,
+        result.warnings + result.score_warnings,
         result.notes,
         [(s.title, s.html) for s in result.sections],
     )

@@ -7,20 +7,25 @@ checking ids and classes line by line into a :class:`TopKAccuracy`, and the resu
 
 from __future__ import annotations
 
+import abc
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Dict, Iterable, Iterator, List, Sequence, Tuple
+from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from scoring import report
-from scoring.challenge import Section
+from scoring.challenge import REFERENCE_INFO as REFERENCE_FILE
+from scoring.challenge import Challenge, Section, has_labels, optional_int
 from scoring.errors import ReferenceDataError, SubmissionError, quote
+from scoring.limits import LIMITS
 from scoring.metrics.topk import TopKAccuracy, TopKScores
 
 MISSING_SHOWN = 10
+WHOLE_NUMBER = re.compile(r"[+-]?[0-9]{1,18}")  # ASCII digits only: int() would also take '٣' or '1_0'
 Row = Tuple[int, List[str]]
 
 
@@ -50,10 +55,25 @@ def _not_utf8(name: str) -> SubmissionError:
     return SubmissionError(f"{name}: not UTF-8 text; save the file as UTF-8")
 
 
+def _bounded_lines(stream: IO[bytes], name: str) -> Iterator[str]:
+    """The lines of a UTF-8 text, each at most ``LIMITS.max_line_chars`` long (a longer one is an error)."""
+    text = _utf8(stream)
+    number = 0
+    while True:
+        line = text.readline(LIMITS.max_line_chars + 1)
+        if not line:
+            return
+        number += 1
+        if len(line) > LIMITS.max_line_chars:
+            raise SubmissionError(f"{name}, line {number}: longer than the limit of {LIMITS.max_line_chars} characters; "
+                                  "write one prediction per line")
+        yield line
+
+
 def text_lines(stream: IO[bytes], name: str) -> Iterator[Tuple[int, str]]:
     """Numbered lines of a UTF-8 text (BOM and CRLF tolerated), blank lines skipped."""
     try:
-        for number, line in enumerate(_utf8(stream), 1):
+        for number, line in enumerate(_bounded_lines(stream, name), 1):
             if line.strip():
                 yield number, line
     except UnicodeDecodeError:
@@ -62,7 +82,7 @@ def text_lines(stream: IO[bytes], name: str) -> Iterator[Tuple[int, str]]:
 
 def csv_rows(stream: IO[bytes], name: str) -> Iterator[Row]:
     """Numbered CSV rows with every cell stripped of surrounding spaces, blank rows skipped."""
-    reader = csv.reader(_utf8(stream), strict=True)
+    reader = csv.reader(_bounded_lines(stream, name), strict=True)
     try:
         for row in reader:
             cells = [cell.strip() for cell in row]
@@ -97,8 +117,13 @@ def read_reference(path: Path, rows: Iterable[Row], first_class: int, num_classe
     return ids, np.asarray(labels, dtype=np.int64)
 
 
+def whole_number(text: str) -> Optional[int]:
+    """``text`` as a whole number if it is one written in ASCII digits (``12``, ``-3``), else None."""
+    return int(text) if WHOLE_NUMBER.fullmatch(text) else None
+
+
 def _reference_row(path: Path, line: int, row: List[str], first_class: int, num_classes: int) -> str:
-    if len(row) != 2 or not row[1].isdigit():
+    if len(row) != 2 or whole_number(row[1]) is None:
         raise ReferenceDataError(f"{path}, line {line}: expected an item and a class number")
     if not first_class <= int(row[1]) < first_class + num_classes:
         raise ReferenceDataError(f"{path}, line {line}: class outside {first_class}..{first_class + num_classes - 1}")
@@ -110,10 +135,55 @@ def read_class_names(folder: Path, num_classes: int) -> List[str]:
     path = folder / "classes.txt"
     if not path.exists():
         return []
-    names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    try:
+        names = [line.strip() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ReferenceDataError(f"{path}: cannot be read as UTF-8 text ({exc})") from None
     if len(names) != num_classes:
         raise ReferenceDataError(f"{path}: {len(names)} names for {num_classes} classes")
     return names
+
+
+def read_item_list(path: Path) -> List[str]:
+    """The items of a label-free reference: one id per line."""
+    with open_reference(path) as stream:
+        try:
+            ids = [line.strip() for _, line in text_lines(stream, str(path))]
+        except SubmissionError as exc:
+            raise ReferenceDataError(str(exc)) from None
+    if not ids:
+        raise ReferenceDataError(f"{path}: no items")
+    if len(set(ids)) != len(ids):
+        raise ReferenceDataError(f"{path}: an item is listed twice")
+    return ids
+
+
+class RankedListChallenge(Challenge):
+    """A challenge whose reference maps items to classes: reading it, with or without labels."""
+
+    #: the file of a label-free reference: one item id per line
+    items_file: str
+    #: the number participants write for the first class (0 or 1)
+    first_class: int
+    #: num_classes when reference.json does not say
+    default_classes: int
+
+    @abc.abstractmethod
+    def read_labels(self, folder: Path, num_classes: int) -> Tuple[List[str], np.ndarray]:
+        """The items of a labelled reference, in file order, and their 0-based classes."""
+
+    def load_reference(self, folder: Path, info: Dict[str, Any]) -> RankedReference:
+        num_classes = optional_int(info, "num_classes", self.default_classes)
+        if has_labels(info):
+            ids, labels = self.read_labels(folder, num_classes)
+        else:
+            ids = read_item_list(folder / self.items_file)
+            labels = np.zeros(len(ids), dtype=np.int64)  # stand-ins: every check runs, no score is kept
+        return RankedReference(ids, labels, self.first_class, num_classes, read_class_names(folder, num_classes))
+
+    def label_free_files(self, reference: RankedReference) -> Dict[str, bytes]:
+        return {REFERENCE_FILE: self.reference_info(labels=False, num_classes=reference.num_classes),
+                self.items_file: "".join(f"{item}\n" for item in reference.ids).encode()}
 
 
 def open_reference(path: Path) -> IO[bytes]:
@@ -149,10 +219,9 @@ class RankedListChecker:
         low, high = self.reference.first_class, self.reference.first_class + self.reference.num_classes - 1
         ranked: List[int] = []
         for cell in classes:
-            try:
-                number = int(cell)
-            except ValueError:
-                raise self._fail(line, f"class {quote(cell)} is not an integer") from None
+            number = whole_number(cell)
+            if number is None:
+                raise self._fail(line, f"class {quote(cell)} is not an integer")
             if not low <= number <= high:
                 raise self._fail(line, f"class {number} is outside {low}..{high}")
             if number - low in ranked:
@@ -176,6 +245,10 @@ class RankedListChecker:
             f"{scores.missing} of {len(self.reference.ids)} {self.item_kind}s have no prediction and count "
             f"as wrong (first: {shown}{more})"
         ]
+
+    def coverage(self, scores: TopKScores) -> Tuple[int, int]:
+        """Items with a prediction, and items in the reference."""
+        return len(self.reference.ids) - scores.missing, len(self.reference.ids)
 
     def counts(self, scores: TopKScores) -> Dict[str, int]:
         """Items in the reference, predicted and missing."""

@@ -8,21 +8,47 @@ removed, so ``preds.csv`` and ``my_team/preds.csv`` are read alike.
 
 from __future__ import annotations
 
+import io
+import lzma
 import os
 import stat
+import struct
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 from typing import IO, Dict, List, Sequence, Tuple
 
 from scoring.errors import SubmissionError, quote
+from scoring.limits import LIMITS, human_bytes
+
+#: what zipfile raises on a damaged, truncated or unusual archive (it is a pure-Python parser of untrusted bytes)
+ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, struct.error, zlib.error,
+              lzma.LZMAError, NotImplementedError, RuntimeError, OverflowError, IndexError, KeyError)
+READABLE_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
 
 
-def _human_bytes(size: int) -> str:
-    for unit in ("bytes", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size} {unit}" if unit == "bytes" else f"{size:.1f} {unit}"
-        size /= 1024  # type: ignore[assignment]
-    raise AssertionError("unreachable")
+class _GuardedMember(io.RawIOBase):
+    """A zip member's stream whose read errors (bad CRC, truncated data) become one SubmissionError."""
+
+    def __init__(self, stream: IO[bytes], label: str) -> None:
+        super().__init__()
+        self._stream = stream
+        self._label = label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        try:
+            data = self._stream.read(len(buffer))
+        except ZIP_ERRORS as exc:
+            raise SubmissionError(f"{self._label}: cannot be read from the zip ({exc}); zip the file again") from None
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
 
 
 def _normalise(name: str, where: str) -> Tuple[str, ...]:
@@ -56,17 +82,25 @@ class Submission:
             entries = [((source.name,), source, source.stat().st_size)]
         else:
             raise SubmissionError(f"{source}: no such file or folder")
+        if len(entries) > LIMITS.max_files:
+            raise SubmissionError(f"{self.name}: {len(entries)} files, more than the limit of {LIMITS.max_files}; "
+                                  "submit only the prediction files")
         total = sum(size for _, _, size in entries)
         if total > max_bytes:
             raise SubmissionError(
-                f"{self.name}: {_human_bytes(total)} once uncompressed, more than the limit of "
-                f"{_human_bytes(max_bytes)}; submit only the prediction files"
+                f"{self.name}: {human_bytes(total)} once uncompressed, more than the limit of "
+                f"{human_bytes(max_bytes)}; submit only the prediction files"
             )
         kept = [(parts, handle) for parts, handle, _ in entries if not _ignored(parts)]
         tops = {parts[0] for parts, _ in kept if len(parts) > 1}
         if len(tops) == 1 and all(len(parts) > 1 for parts, _ in kept):
             kept = [(parts[1:], handle) for parts, handle in kept]
-        self._paths = {"/".join(parts): handle for parts, handle in sorted(kept, key=lambda e: e[0])}
+        self._paths = {}
+        for parts, handle in sorted(kept, key=lambda e: e[0]):
+            name = "/".join(parts)
+            if name in self._paths:
+                raise SubmissionError(f"{self.name}: {quote(name)} is in the zip twice; keep one")
+            self._paths[name] = handle
 
     def _scan_folder(self, root: Path) -> List[Tuple[Tuple[str, ...], object, int]]:
         entries = []
@@ -86,8 +120,8 @@ class Submission:
         try:
             archive = zipfile.ZipFile(path)
             infos = archive.infolist()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise SubmissionError(f"{self.name}: not a readable zip file ({exc})") from None
+        except ZIP_ERRORS as exc:
+            raise SubmissionError(f"{self.name}: not a readable zip file ({exc}); zip the files again") from None
         self._zip = archive
         entries = []
         for info in infos:
@@ -96,6 +130,11 @@ class Submission:
             parts = _normalise(info.filename, self.name)
             if not parts:
                 continue
+            if info.flag_bits & 0x1 and not _ignored(parts):
+                raise SubmissionError(f"{self.name}: member {quote(info.filename)} is encrypted; submit a zip without a password")
+            if info.compress_type not in READABLE_METHODS and not _ignored(parts):
+                raise SubmissionError(f"{self.name}: member {quote(info.filename)} uses compression method "
+                                      f"{info.compress_type}, which cannot be read; use deflate (the usual zip)")
             if stat.S_ISLNK(info.external_attr >> 16):
                 if _ignored(parts):
                     continue
@@ -123,22 +162,29 @@ class Submission:
             raise SubmissionError(f"{self.name}: {len(found)} {wanted} files ({listed}); submit exactly one")
         return found[0]
 
-    def open(self, name: str) -> IO[bytes]:
-        """Open one of the files for binary reading."""
+    def _open_raw(self, name: str) -> IO[bytes]:
         handle = self._paths[name]
-        if isinstance(handle, zipfile.ZipInfo):
-            assert self._zip is not None
-            return self._zip.open(handle)
-        assert isinstance(handle, Path)
-        return handle.open("rb")
+        try:
+            if isinstance(handle, zipfile.ZipInfo):
+                assert self._zip is not None
+                return self._zip.open(handle)
+            assert isinstance(handle, Path)
+            return handle.open("rb")
+        except ZIP_ERRORS as exc:
+            raise SubmissionError(f"{name}: cannot be read from {self.name} ({exc})") from None
+
+    def open(self, name: str) -> IO[bytes]:
+        """Open one of the files for binary reading; a damaged zip member is a submission error when read."""
+        return io.BufferedReader(_GuardedMember(self._open_raw(name), name))
 
     def read(self, name: str) -> bytes:
         """The whole content of one file; a damaged zip member is a submission error."""
+        stream = self._open_raw(name)
         try:
-            with self.open(name) as stream:
+            with stream:
                 return stream.read()
-        except (zipfile.BadZipFile, OSError, EOFError) as exc:
-            raise SubmissionError(f"{name}: cannot be read from {self.name} ({exc})") from None
+        except ZIP_ERRORS as exc:
+            raise SubmissionError(f"{name}: cannot be read from {self.name} ({exc}); zip the file again") from None
 
     def close(self) -> None:
         """Release the zip file, if any."""

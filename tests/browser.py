@@ -1,34 +1,33 @@
-"""A headless Chromium driven over the DevTools protocol on a pipe: no driver, no extra package.
+"""Headless Chromium driven by Playwright: the system's Chromium (``executable_path``), no browser download.
 
-``Browser.visit(url)`` loads a page and reports what a reader would notice: requests that failed,
-images that did not render, internal links that lead nowhere, script errors, and the visible text.
-The pages are served from a folder by a local HTTP server (:func:`serve`); nothing leaves the machine.
+``Browser.visit(url, screenshot)`` loads a page, saves a full-page screenshot (so a failure can be
+looked at) and reports what a reader would notice: requests that failed, images that did not
+render, internal links that lead nowhere, script errors, and the visible text. The pages are
+served from a folder by a local HTTP server (:func:`serve`); nothing leaves the machine.
 """
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import http.server
-import json
 import os
 import shutil
-import subprocess
-import tempfile
 import threading
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from playwright.sync_api import Page, Request, Response, sync_playwright
+
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome", "chrome")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--remote-debugging-pipe")
-TIMEOUT = 30.0
+# No background traffic: this machine's network is closed, and a test must never reach outside it.
+FLAGS = ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+TIMEOUT_MS = 30_000
 
 # Evaluated in the page once it has loaded: images, links (fetched, same origin only) and the text.
-INSPECT = """(async () => {
+INSPECT = """async () => {
   const images = [...document.images].map(i => ({src: i.getAttribute('src'), ok: i.complete && i.naturalWidth > 0}));
   const links = [];
   for (const a of document.querySelectorAll('a')) {
@@ -41,7 +40,7 @@ INSPECT = """(async () => {
   }
   return {title: document.title, text: document.body ? document.body.innerText : '', images, links,
           svg: document.querySelectorAll('svg').length};
-})()"""
+}"""
 
 
 def chromium() -> Optional[str]:
@@ -73,102 +72,45 @@ class Visit:
                   if link["status"] is not None and not 200 <= link["status"] < 400]
         return found + self.failed_requests + self.errors
 
+    def watch(self, page: Page) -> None:
+        """Record the page's failed responses and requests and its script errors."""
+        page.on("response", self._response)
+        page.on("requestfailed", self._request_failed)
+        page.on("pageerror", lambda error: self.errors.append(f"script error: {error}"))
+
+    def _response(self, response: Response) -> None:
+        if response.status >= 400 and not response.url.endswith("/favicon.ico"):  # the browser's own request
+            self.failed_requests.append(f"{response.url} answered {response.status}")
+
+    def _request_failed(self, request: Request) -> None:
+        self.failed_requests.append(f"a request failed: {request.url} ({request.failure})")
+
 
 class Browser:
-    """One headless Chromium process; pages are opened in fresh tabs."""
+    """One headless Chromium process; each page opens in a fresh tab."""
 
     def __init__(self, executable: str) -> None:
-        self._profile = tempfile.mkdtemp(prefix="chromium-profile-")
-        to_browser_read, self._to_browser = os.pipe()
-        self._from_browser, from_browser_write = os.pipe()
-
-        def wire() -> None:  # the protocol pipe is fd 3 (commands) and fd 4 (replies) in the browser
-            commands, replies = (fcntl.fcntl(fd, fcntl.F_DUPFD, 10) for fd in (to_browser_read, from_browser_write))
-            os.dup2(commands, 3)
-            os.dup2(replies, 4)
-
-        self._process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={self._profile}", "about:blank"],
-            preexec_fn=wire, pass_fds=(3, 4),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        os.close(to_browser_read)
-        os.close(from_browser_write)
-        self._buffer = b""
-        self._next_id = 0
-        self._events: List[Dict[str, Any]] = []
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(executable_path=executable, args=FLAGS, headless=True)
 
     def close(self) -> None:
-        with suppress(OSError, RuntimeError):
-            self.send("Browser.close")
+        self._browser.close()
+        self._playwright.stop()
+
+    def visit(self, url: str, screenshot: Path) -> Visit:
+        """Load ``url`` in a new tab, save a screenshot to ``screenshot``, and inspect the page."""
+        visit = Visit(url)
+        page = self._browser.new_page()
         try:
-            self._process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-        os.close(self._to_browser)
-        os.close(self._from_browser)
-        shutil.rmtree(self._profile, ignore_errors=True)
-
-    def _read_message(self) -> Dict[str, Any]:
-        while b"\0" not in self._buffer:
-            chunk = os.read(self._from_browser, 1 << 16)
-            if not chunk:
-                raise RuntimeError("Chromium closed the DevTools pipe")
-            self._buffer += chunk
-        message, self._buffer = self._buffer.split(b"\0", 1)
-        return json.loads(message)
-
-    def send(self, method: str, session: Optional[str] = None, **params: Any) -> Dict[str, Any]:
-        """Send a command and wait for its reply; events that arrive meanwhile are kept."""
-        self._next_id += 1
-        message: Dict[str, Any] = {"id": self._next_id, "method": method, "params": params}
-        if session:
-            message["sessionId"] = session
-        os.write(self._to_browser, json.dumps(message).encode() + b"\0")
-        while True:
-            reply = self._read_message()
-            if reply.get("id") == self._next_id:
-                if "error" in reply:
-                    raise RuntimeError(f"{method}: {reply['error']}")
-                return reply.get("result", {})
-            self._events.append(reply)
-
-    def _wait_for(self, method: str, session: str) -> None:
-        while True:
-            while self._events:
-                event = self._events.pop(0)
-                self._note(event)
-                if event.get("method") == method and event.get("sessionId") == session:
-                    return
-            self._events.append(self._read_message())
-
-    def _note(self, event: Dict[str, Any]) -> None:
-        params = event.get("params", {})
-        if event.get("method") == "Network.responseReceived" and params["response"]["status"] >= 400 \
-                and not params["response"]["url"].endswith("/favicon.ico"):  # the browser's own request
-            self._visit.failed_requests.append(f"{params['response']['url']} answered {params['response']['status']}")
-        elif event.get("method") == "Network.loadingFailed" and not params.get("canceled"):
-            self._visit.failed_requests.append(f"a request failed: {params.get('errorText')}")
-        elif event.get("method") == "Runtime.exceptionThrown":
-            self._visit.errors.append(f"script error: {params['exceptionDetails'].get('text')}")
-
-    def visit(self, url: str) -> Visit:
-        """Load ``url`` in a new tab, wait for its load event, and inspect it."""
-        self._visit = Visit(url)
-        target = self.send("Target.createTarget", url="about:blank")["targetId"]
-        session = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
-        for domain in ("Page", "Network", "Runtime"):
-            self.send(f"{domain}.enable", session)
-        self.send("Page.navigate", session, url=url)
-        self._wait_for("Page.loadEventFired", session)
-        result = self.send("Runtime.evaluate", session, expression=INSPECT, awaitPromise=True, returnByValue=True)
-        while self._events:
-            self._note(self._events.pop(0))
-        self.send("Target.closeTarget", targetId=target)
-        value = result["result"]["value"]
-        self._visit.title, self._visit.text, self._visit.svg = value["title"], value["text"], value["svg"]
-        self._visit.images, self._visit.links = value["images"], value["links"]
-        return self._visit
+            visit.watch(page)
+            page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
+            value = page.evaluate(INSPECT)
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            page.close()
+        visit.title, visit.text, visit.svg = value["title"], value["text"], value["svg"]
+        visit.images, visit.links = value["images"], value["links"]
+        return visit
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
-from typing import Dict, Iterable, List
+from typing import Dict, Iterable, List, Tuple
 
 import numpy as np
 from PIL import Image
+
+from bundler.data.builder import Selection, build, builders
 
 SIZE = (16, 8)  # width, height of the fake Cityscapes images
 
@@ -114,3 +116,21 @@ def small_ucf101(root: Path) -> Path:
     train = [clip(c, g, i) for c in classes for g in range(8, 13) for i in range(1, 3)]
     test = [clip(c, g, i) for c in classes for g in range(1, 3) for i in range(1, 3)]
     return ucf101(root, train, test, classes)
+
+
+#: a small fake source per competition, and its --size for --seed builds
+SMALL = {
+    "classification": (small_imagenet, {"train": 4, "val": 3, "test": 3}),
+    "segmentation": (small_cityscapes, {"train": 6, "val": 4, "test": 5}),
+    "detection": (small_coco, {"train": 6, "val": 4, "test": 6}),
+    "action": (small_ucf101, {}),
+}
+
+
+def make(name: str, tmp_path: Path, seed: int = 1, out: str = "out") -> Tuple[Path, Path]:
+    """``bundler data NAME --seed SEED`` on the small fake source in ``tmp_path/source``: (source, out)."""
+    source = tmp_path / "source"
+    if not source.exists():
+        SMALL[name][0](source)
+    build(builders()[name], source, tmp_path / out, Selection(seed=seed, sizes=SMALL[name][1]))
+    return source, tmp_path / out

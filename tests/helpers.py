@@ -14,6 +14,8 @@ from scoring.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "vipriors-2020"
+#: competition folder -> its folder in the 2020 lists (as ../shared names it)
+SHIPPED_2020 = {"classification": "classification", "segmentation": "segmentation", "action": "action-recognition"}
 
 
 @dataclass

@@ -103,9 +103,9 @@ def test_invalid_lines_are_rejected_with_file_line_and_value(tmp_path, line, fra
     assert_rejected(score("--reference", ref, sub, "--output", tmp_path / "o"), tmp_path / "o", *fragments)
 
 
-def test_the_real_2020_test_clips_score_a_perfect_and_a_random_submission(shared_data, tmp_path):
+def test_the_real_2020_test_clips_score_a_perfect_and_a_random_submission(lists_2020, tmp_path):
     """The 3 783 test clip names of 2020; their labels are hidden, so random labels stand in."""
-    lines = (shared_data / "action-recognition" / "mod-ucf101-test.txt").read_text().split()
+    lines = (lists_2020 / "action-recognition" / "mod-ucf101-test.txt").read_text().split()
     clips = [name for name in lines if name.endswith(".avi")]
     assert len(clips) == 3783
     rng = random.Random(1)

@@ -100,9 +100,9 @@ def test_errors_never_reveal_a_reference_label(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def real_test_set(shared_data, tmp_path_factory):
+def real_test_set(lists_2020, tmp_path_factory):
     """The 2020 classification test set: img_<i>.JPEG labelled by the sorted wnid index."""
-    test = json.loads((shared_data / "classification" / "test.json").read_text())
+    test = json.loads((lists_2020 / "classification" / "test.json").read_text())
     wnids = sorted({entry.split("/")[0] for entry in test})
     index = {wnid: i for i, wnid in enumerate(wnids)}
     labels = [index[entry.split("/")[0]] for entry in test]

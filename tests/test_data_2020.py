@@ -1,5 +1,6 @@
-"""``--splits vipriors-2020`` reproduces the 2020 subsets exactly, driven by the real lists in ../shared
-(the images and videos are faked); the lists shipped in competitions/ equal those in ../shared."""
+"""``--splits vipriors-2020`` reproduces the 2020 subsets exactly, driven by the real lists the project
+ships (the images and videos are faked); a cross-check, where ../shared exists, proves those shipped
+lists equal the ones we received."""
 
 from __future__ import annotations
 
@@ -12,22 +13,22 @@ import pytest
 from bundler.competition import COMPETITIONS
 from bundler.data.builder import Selection, build, builders
 from tests import fake_datasets as fake
+from tests.helpers import SHIPPED_2020
 
 OFFICIAL = Selection(splits="vipriors-2020")
-SHIPPED = {"classification": "classification", "segmentation": "segmentation", "action": "action-recognition"}
 
 
-@pytest.mark.parametrize("competition", sorted(SHIPPED))
+@pytest.mark.parametrize("competition", sorted(SHIPPED_2020))
 def test_the_shipped_compressed_lists_equal_the_official_ones(shared_data, competition):
     shipped = sorted((COMPETITIONS / competition / "splits" / "vipriors-2020").glob("*.gz"))
-    official = sorted((shared_data / SHIPPED[competition]).iterdir())
+    official = sorted((shared_data / SHIPPED_2020[competition]).iterdir())
     assert [p.name[:-3] for p in shipped] == [p.name for p in official]
     for packed, plain in zip(shipped, official):
         assert gzip.decompress(packed.read_bytes()) == plain.read_bytes(), packed.name
 
 
-def test_classification_2020_membership_and_test_order_are_exact(shared_data, tmp_path):
-    lists = {name: json.loads((shared_data / "classification" / f"{name}.json").read_text()) for name in ("train", "val", "test")}
+def test_classification_2020_membership_and_test_order_are_exact(lists_2020, tmp_path):
+    lists = {name: json.loads((lists_2020 / "classification" / f"{name}.json").read_text()) for name in ("train", "val", "test")}
     train: dict = {}
     for wnid, name in lists["train"] + lists["val"]:
         train.setdefault(wnid, []).append(name)
@@ -42,7 +43,7 @@ def test_classification_2020_membership_and_test_order_are_exact(shared_data, tm
         built = sorted(f"{p.parent.name}/{p.name}" for p in (out / "public" / split).glob("*/*"))
         assert built == sorted(f"{w}/{n}" for w, n in lists[split])
     classes = sorted({wnid for wnid, _ in lists["train"]})
-    rows = (out / "reference" / "labels.csv").read_text().splitlines()
+    rows = (out / "reference" / "test" / "labels.csv").read_text().splitlines()
     assert rows[0] == "image,label" and len(rows) == 50_001
     for i in (0, 1, 24_999, 49_999):
         wnid = lists["test"][i].split("/")[0]
@@ -50,8 +51,8 @@ def test_classification_2020_membership_and_test_order_are_exact(shared_data, tm
         assert (out / "public" / "test" / f"img_{i}.JPEG").read_bytes() == fake.jpeg(f"val/{lists['test'][i]}")
 
 
-def test_segmentation_2020_membership_and_test_names_are_exact(shared_data, tmp_path):
-    lists = {name: json.loads((shared_data / "segmentation" / f"{name}.json").read_text()) for name in ("train", "val", "test")}
+def test_segmentation_2020_membership_and_test_names_are_exact(lists_2020, tmp_path):
+    lists = {name: json.loads((lists_2020 / "segmentation" / f"{name}.json").read_text()) for name in ("train", "val", "test")}
     source = fake.cityscapes(tmp_path / "cityscapes", lists["train"] + lists["val"], list(lists["test"]))
     out = tmp_path / "out"
     build(builders()["segmentation"], source, out, OFFICIAL)
@@ -61,11 +62,11 @@ def test_segmentation_2020_membership_and_test_names_are_exact(shared_data, tmp_
     assert sorted(p.name for p in (images / "test").iterdir()) == sorted(f"{n}.png" for n in lists["test"].values())
     for image, number in list(lists["test"].items())[:3]:
         truth = source / "gtFine" / "val" / image.replace("_leftImg8bit.png", "_gtFine_labelIds.png")
-        assert (out / "reference" / f"{number}_gtFine_labelIds.png").read_bytes() == truth.read_bytes()
+        assert (out / "reference" / "test" / f"{number}_gtFine_labelIds.png").read_bytes() == truth.read_bytes()
 
 
-def test_action_2020_lists_are_reproduced_clip_for_clip(shared_data, tmp_path):
-    folder = shared_data / "action-recognition"
+def test_action_2020_lists_are_reproduced_clip_for_clip(lists_2020, tmp_path):
+    folder = lists_2020 / "action-recognition"
     names = {int(n): name for n, name in (line.split() for line in (folder / "mod-ucf101-classInd.txt").read_text().splitlines())}
     per_class: Counter = Counter()
     order = []
@@ -83,10 +84,10 @@ def test_action_2020_lists_are_reproduced_clip_for_clip(shared_data, tmp_path):
     build(builders()["action"], source, out, OFFICIAL)
     for ours, theirs in (("train", "train"), ("validation", "validation"), ("test", "test")):
         assert (out / "public" / f"{ours}.txt").read_text() == (folder / f"mod-ucf101-{theirs}.txt").read_text()
-    assert len((out / "reference" / "labels.txt").read_text().splitlines()) == 3783
+    assert len((out / "reference" / "test" / "labels.txt").read_text().splitlines()) == 3783
 
 
-def test_an_ucf_list_that_is_not_2020s_is_refused(shared_data, tmp_path):
+def test_an_ucf_list_that_is_not_2020s_is_refused(tmp_path):
     source = fake.small_ucf101(tmp_path / "ucf")
     with pytest.raises(Exception, match="does not give 2020's train list"):
         build(builders()["action"], source, tmp_path / "out", OFFICIAL)

@@ -14,22 +14,8 @@ from bundler.data.builder import Selection, build, builders
 from bundler.data.engine import MANIFEST, MARKER, DataError, sha256
 from scoring.challenge import load_reference
 from tests import fake_datasets as fake
+from tests.fake_datasets import SMALL, make
 from tests.helpers import scores_of, write_zip
-
-SMALL = {
-    "classification": (fake.small_imagenet, {"train": 4, "val": 3, "test": 3}),
-    "segmentation": (fake.small_cityscapes, {"train": 6, "val": 4, "test": 5}),
-    "detection": (fake.small_coco, {"train": 6, "val": 4, "test": 6}),
-    "action": (fake.small_ucf101, {}),
-}
-
-
-def make(name: str, tmp_path: Path, seed: int = 1, out: str = "out") -> Tuple[Path, Path]:
-    source = tmp_path / "source"
-    if not source.exists():
-        SMALL[name][0](source)
-    build(builders()[name], source, tmp_path / out, Selection(seed=seed, sizes=SMALL[name][1]))
-    return source, tmp_path / out
 
 
 def tree(folder: Path) -> Dict[str, Tuple[int, int, int]]:
@@ -47,10 +33,10 @@ def test_each_builder_writes_public_reference_and_a_manifest_and_the_reference_s
     assert sorted(manifest["files"]) == files
     assert all(manifest["files"][f] == sha256(out / f) for f in files)
     assert set(manifest["counts"]) == {"train", "val" if name != "action" else "validation", "test"}
-    challenge, reference = load_reference(out / "reference")
+    challenge, reference = load_reference(out / "reference" / "test")
     assert challenge.task == builders()[name].competition.replace("action", "action-recognition")
     sample = write_zip(tmp_path / "sample.zip", challenge.sample_submission(reference, 3))
-    scores = scores_of(tmp_path, out / "reference", sample)
+    scores = scores_of(tmp_path, out / "reference" / "test", sample)
     assert set(scores) >= {column.key for column in challenge.columns}
 
 
@@ -82,12 +68,12 @@ def test_no_test_label_or_original_name_lands_in_public(name, tmp_path):
     assert not any(original in public_names for original in originals)
     text = b"\n".join(data for path, data in public.items() if path.suffix in (".txt", ".csv", ".json"))
     assert not any(original.encode() in text for original in originals)
-    for path in (out / "reference").iterdir():
+    for path in (out / "reference" / "test").iterdir():
         if path.name not in ("reference.json", "classes.txt"):
             assert path.read_bytes() not in public.values(), path.name
     labels = {"classification": "labels.csv", "action": "labels.txt"}.get(name)
     if labels:
-        for line in (out / "reference" / labels).read_text().splitlines()[1 if name == "classification" else 0:]:
+        for line in (out / "reference" / "test" / labels).read_text().splitlines()[1 if name == "classification" else 0:]:
             assert line.replace(",", " ").encode() not in text and line.encode() not in text
     if name == "detection":
         document = json.loads((out / "public" / "annotations" / "test_images.json").read_text())
@@ -136,7 +122,7 @@ def test_a_folder_it_did_not_make_or_made_for_another_build_is_refused(tmp_path)
 
 def test_an_edited_output_file_stops_the_run_and_is_kept(tmp_path):
     source, out = make("action", tmp_path)
-    labels = out / "reference" / "labels.txt"
+    labels = out / "reference" / "test" / "labels.txt"
     labels.write_text("edited by hand\n")
     with pytest.raises(DataError, match="labels.txt differs from what this build would write; it was left as it is"):
         build(builders()["action"], source, out, Selection(seed=1))
@@ -170,7 +156,7 @@ def test_files_are_hard_linked_and_copied_where_links_are_refused(tmp_path, monk
 
 def test_detection_renumbers_the_test_images_in_the_reference_and_keeps_coco_format(tmp_path):
     source, out = make("detection", tmp_path)
-    reference = json.loads((out / "reference" / "annotations.json").read_text())
+    reference = json.loads((out / "reference" / "test" / "annotations.json").read_text())
     mapping = [row.split(",") for row in (out / "private" / "test_mapping.csv").read_text().splitlines()[1:]]
     new_to_old = {int(new): int(old) for new, old, _ in mapping}
     assert sorted(new_to_old) == sorted(i["id"] for i in reference["images"]) == list(range(1, 7))

@@ -1,5 +1,8 @@
 """The pages people see, opened in a real headless Chromium: previews, results pages, the event page.
 
+Playwright drives the system's Chromium; every page is also saved as a screenshot in the test's
+temporary folder, so a failure can be looked at.
+
 Skipped, with the reason printed, where no Chromium is installed; on CI (``CI`` set) a missing
 Chromium is a failure, since ``.ci/run`` installs it.
 """
@@ -44,14 +47,14 @@ def test_every_preview_page_renders_with_no_broken_link_or_image_and_shows_the_y
     dates = [phase.start.text for phase in config.phases] + [config.end_date.text]
     with serve(folder) as url:
         for path in files:
-            visit = browser.visit(url + path.name)
+            visit = browser.visit(url + path.name, tmp_path / f"{name}-{path.stem}.png")
             assert visit.problems == [], (path.name, visit.problems)
             assert config.title in visit.title and len(visit.text) > 200, path.name
             assert {link["href"] for link in visit.links} >= {f.name for f in files}  # every page one click away
             if path.name in ("index.html", "overview.html"):
                 for date in dates:
                     assert date in visit.text, (path.name, date)
-        index = browser.visit(url + "index.html")
+        index = browser.visit(url + "index.html", tmp_path / f"{name}-index-again.png")
     for column in competition.challenge.columns:
         assert column.label in index.text and column.key in index.text
     assert "demo data" in index.text  # no --reference: the organiser is told
@@ -65,7 +68,7 @@ def test_every_detailed_results_page_renders_with_its_scores_and_charts(browser,
     submission = write_zip(tmp_path / "s.zip", challenge.sample_submission(load_reference(reference)[1], 5))
     scores = scores_of(tmp_path, reference, submission)
     with serve(tmp_path / "out") as url:
-        visit = browser.visit(url + "detailed_results.html")
+        visit = browser.visit(url + "detailed_results.html", tmp_path / f"{task}-detailed_results.png")
     assert visit.problems == []
     assert challenge.title in visit.title
     for column in challenge.columns:
@@ -79,7 +82,7 @@ def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path)
     event = load_event()
     index, _ = write_site(event, tmp_path / "site")
     with serve(index.parent) as url:
-        visit = browser.visit(url + "index.html")
+        visit = browser.visit(url + "index.html", tmp_path / "event.png")
     assert visit.problems == [] and len(visit.images) == len(event.competitions)
     for moment, what in event.dates:
         assert f"{moment.text}\t{what}" in visit.text

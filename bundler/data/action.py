@@ -18,10 +18,12 @@ from typing import Dict, List, Tuple
 
 from bundler.data.builder import DatasetBuilder, Selection, csv_text, text_lines
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+from scoring.challenges.action_recognition import CHALLENGE
 
 Clip = str  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"
 LISTS = "ucfTrainTestlist"
 SPLITS = ("train", "validation", "test")
+SCORED = {"validation": "val", "test": "test"}  # our split -> the scorer reference it makes
 
 
 def _read_list(path: Path) -> List[Clip]:
@@ -109,13 +111,15 @@ class ActionData(DatasetBuilder):
             labels = "".join(f"{row}\n" for row in rows).encode()
             if split == "test":
                 plan.write("public/test.txt", "".join(f"{row.split()[0]}\n" for row in rows).encode())
-                plan.write("reference/labels.txt", labels)
             else:
                 plan.write(f"public/{split}.txt", labels)
+            if split in SCORED:
+                plan.scored(SCORED[split], "labels.txt", data=labels)
         by_number = sorted(numbers.items(), key=lambda item: item[1])
         plan.write("public/classInd.txt", "".join(f"{number} {name}\n" for name, number in by_number).encode())
-        plan.write("reference/classes.txt", "".join(f"{name}\n" for name, _ in by_number).encode())
-        plan.write_json("reference/reference.json", {"task": "action-recognition", "num_classes": len(numbers)})
+        for scored in SCORED.values():
+            plan.scored(scored, "classes.txt", data="".join(f"{name}\n" for name, _ in by_number).encode())
+            plan.scored(scored, "reference.json", data=CHALLENGE.reference_info(num_classes=len(numbers)))
         plan.write("private/test_mapping.csv", csv_text("clip,source", mapping))
         return plan
 

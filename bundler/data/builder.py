@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, TypeVar
 
-from bundler.data.engine import DataError, Outcome, Plan, materialise, prepare_output
-from scoring.challenge import module_instances
+from bundler.data.engine import REFERENCES, DataError, Outcome, Plan, finish, materialise, prepare_output
+from scoring.challenge import load_reference, module_instances
 
 T = TypeVar("T")
 EDITIONS = ("vipriors-2020",)
@@ -109,4 +109,21 @@ def build(builder: DatasetBuilder, source: Path, out: Path, selection: Selection
     identity = {"competition": builder.competition, "source": str(source.resolve()), "splits": selection.splits,
                 "seed": selection.seed, "sizes": selection.sizes if selection.seed is not None else {}}
     prepare_output(out, source, identity)
-    return materialise(plan, out)
+    outcome = Outcome()
+    materialise(plan, out, outcome)
+    checks = label_free_references(out)
+    materialise(checks, out, outcome)
+    plan.items += checks.items
+    finish(plan, out, outcome)
+    return outcome
+
+
+def label_free_references(out: Path) -> Plan:
+    """public/references/<split>/ for each hidden reference: its items, names and sizes, never a label."""
+    plan = Plan()
+    for split, about in REFERENCES.items():
+        if not about["public"]:
+            challenge, reference = load_reference(out / str(about["path"]))
+            for name, data in challenge.label_free_files(reference).items():
+                plan.write(f"public/references/{split}/{name}", data)
+    return plan

@@ -8,6 +8,7 @@ from typing import Dict, List, Tuple
 
 from bundler.data.builder import DatasetBuilder, Selection, csv_text
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+from scoring.challenges.classification import CHALLENGE
 
 Image = Tuple[str, str]  # (wnid, file name)
 
@@ -58,9 +59,11 @@ class ClassificationData(DatasetBuilder):
             mapping.append((f"img_{i}.JPEG", f"val/{wnid}/{name}"))
         names = ("\n".join(classes) + "\n").encode()
         plan.write("public/classes.txt", names)
-        plan.write("reference/classes.txt", names)
-        plan.write("reference/labels.csv", csv_text("image,label", rows))
-        plan.write_json("reference/reference.json", {"task": "classification", "num_classes": len(classes)})
+        scored = {"val": [(name, index[wnid]) for wnid, name in val], "test": rows}  # a val image's id: its file name
+        for split, labels in scored.items():
+            plan.scored(split, "classes.txt", data=names)
+            plan.scored(split, "labels.csv", data=csv_text("image,label", labels))
+            plan.scored(split, "reference.json", data=CHALLENGE.reference_info(num_classes=len(classes)))
         plan.write("private/test_mapping.csv", csv_text("image,source", mapping))
         return plan
 

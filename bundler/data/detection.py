@@ -8,9 +8,9 @@ from typing import Any, Dict, List
 
 from bundler.data.builder import DatasetBuilder, Selection, csv_text
 from bundler.data.engine import DataError, Plan, check_sources
+from scoring.challenges.detection import CHALLENGE, PUBLIC_IMAGE_KEYS
 
 Coco = Dict[str, Any]
-PUBLIC_IMAGE_KEYS = ("id", "file_name", "width", "height")  # no url, date or original id of a test image
 
 
 def _read(path: Path) -> Coco:
@@ -57,6 +57,10 @@ class DetectionData(DatasetBuilder):
             subset = _subset(train_coco, images, {i["id"]: i["id"] for i in images})
             plan.write_json(f"public/annotations/instances_{split}.json", subset)
             self._count(plan, split, subset, names)
+            if split == "val":
+                plan.scored_json("val", "annotations.json", _subset(train_coco, images, {i["id"]: i["id"] for i in images},
+                                                                     PUBLIC_IMAGE_KEYS))
+                plan.scored("val", "reference.json", data=CHALLENGE.reference_info())
         new_ids = {old: new for new, old in enumerate(selection.shuffled(test_ids, "test ids"), 1)}
         ordered = sorted(test_ids, key=new_ids.get)
         test_images = [dict(by_id[old], file_name=f"{new_ids[old]:012d}.jpg") for old in ordered]
@@ -65,9 +69,9 @@ class DetectionData(DatasetBuilder):
         public = _subset({"annotations": [], "categories": val_coco["categories"]}, test_images, new_ids, PUBLIC_IMAGE_KEYS)
         plan.write_json("public/annotations/test_images.json", public)
         reference = _subset(val_coco, test_images, new_ids, PUBLIC_IMAGE_KEYS)
-        plan.write_json("reference/annotations.json", reference)
+        plan.scored_json("test", "annotations.json", reference)
         self._count(plan, "test", reference, names)
-        plan.write_json("reference/reference.json", {"task": "detection"})
+        plan.scored("test", "reference.json", data=CHALLENGE.reference_info())
         mapping = [(new_ids[old], old, f"val2017/{by_id[old]['file_name']}") for old in ordered]
         plan.write("private/test_mapping.csv", csv_text("new_id,old_id,source", mapping))
         return plan

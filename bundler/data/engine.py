@@ -25,6 +25,13 @@ from scoring.progress import progress
 MARKER = ".vipriors-data.json"
 MANIFEST = "manifest.json"
 SIDES = ("public", "reference", "private")
+#: the scorer references a build writes, reference/<split>/, and who may see each
+REFERENCES = {
+    "val": {"path": "reference/val", "public": True,
+            "note": "holds only the val labels, which participants already have; also in public/references/val/"},
+    "test": {"path": "reference/test", "public": False,
+             "note": "hidden: never publish; participants check test submissions with public/references/test/ (no labels)"},
+}
 MAGIC = {".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG\r\n\x1a\n", ".avi": b"RIFF"}
 
 
@@ -34,6 +41,10 @@ class DataError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
+
+
+def _json_bytes(value: Any) -> bytes:
+    return (json.dumps(value, indent=1, ensure_ascii=False) + "\n").encode()
 
 
 @dataclass(frozen=True)
@@ -60,7 +71,15 @@ class Plan:
         self.items.append(Item(dest, data=data))
 
     def write_json(self, dest: str, value: Any) -> None:
-        self.write(dest, (json.dumps(value, indent=1, ensure_ascii=False) + "\n").encode())
+        self.write(dest, _json_bytes(value))
+
+    def scored(self, split: str, name: str, source: Optional[Path] = None, data: Optional[bytes] = None) -> None:
+        """A file of the scorer reference of ``split``; a public split's reference is also put in public/references/."""
+        places = [f"reference/{split}/{name}"] + ([f"public/references/{split}/{name}"] if REFERENCES[split]["public"] else [])
+        self.items += [Item(dest, source=source, data=data) for dest in places]
+
+    def scored_json(self, split: str, name: str, value: Any) -> None:
+        self.scored(split, name, data=_json_bytes(value))
 
     def count(self, split: str, label: Optional[str] = None, items: int = 1, per_class: int = 1) -> None:
         """Count ``items`` in ``split`` and, with a ``label``, ``per_class`` for that class."""
@@ -165,9 +184,8 @@ def prepare_output(out: Path, source: Path, identity: Mapping[str, Any]) -> None
     marker.write_text(json.dumps(dict(identity), indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
 
-def materialise(plan: Plan, out: Path) -> Outcome:
-    """Place every planned file (verifying those already there) and write the manifest."""
-    outcome = Outcome()
+def materialise(plan: Plan, out: Path, outcome: Outcome) -> None:
+    """Place every planned file, verifying those already there; a file that differs stops the run and is kept."""
     conflicts = []
     for item in progress(plan.items, len(plan.items), "placing files"):
         dest = out / item.dest
@@ -180,13 +198,16 @@ def materialise(plan: Plan, out: Path) -> Outcome:
         _place(dest, item, outcome)
     if conflicts:
         raise DataError(conflicts + ["remove those files (or use a new --out) to rebuild them"])
+
+
+def finish(plan: Plan, out: Path, outcome: Outcome) -> None:
+    """Warn of files in --out that the plan does not hold, and write the manifest of the plan's files."""
     planned = {item.dest for item in plan.items}
     extra = sorted(str(p.relative_to(out)) for side in SIDES if (out / side).is_dir()
                    for p in (out / side).rglob("*") if p.is_file() and p.relative_to(out).as_posix() not in planned)
     if extra:
         outcome.warnings.append(f"{len(extra)} file(s) in --out are not part of this build and were kept, e.g. {extra[0]}")
     _write_manifest(plan, out)
-    return outcome
 
 
 def _write_manifest(plan: Plan, out: Path) -> None:
@@ -195,6 +216,7 @@ def _write_manifest(plan: Plan, out: Path) -> None:
     manifest = {
         "counts": {split: {"total": total, "per_class": dict(sorted(plan.counts.get(split, Counter()).items()))}
                    for split, total in sorted(plan.totals.items())},
+        "references": REFERENCES,
         "files": hashes,
     }
     text = (json.dumps(manifest, indent=1) + "\n").encode()

@@ -8,6 +8,7 @@ from typing import Dict, List, Tuple
 
 from bundler.data.builder import DatasetBuilder, Selection, csv_text
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+from scoring.challenges.segmentation import CHALLENGE
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
 REFERENCE = ("labelIds", "instanceIds")  # what the scorer reads
@@ -63,15 +64,18 @@ class SegmentationData(DatasetBuilder):
                     truth = _ground_truth(source, "train", image, kind)
                     if kind in REFERENCE or truth.is_file():
                         plan.link(f"public/gtFine/{split}/{city}/{truth.name}", truth)
+                    if split == "val" and kind in REFERENCE:  # a prediction is named like its image file
+                        plan.scored("val", f"{Path(image).stem}_gtFine_{kind}.png", source=truth)
                 plan.count(split, city)
         mapping = []
         for image, name in sorted(test.items(), key=lambda item: item[1]):
             plan.link(f"public/leftImg8bit/test/{name}.png", source / "leftImg8bit" / "val" / image)
             for kind in REFERENCE:
-                plan.link(f"reference/{name}_gtFine_{kind}.png", _ground_truth(source, "val", image, kind))
+                plan.scored("test", f"{name}_gtFine_{kind}.png", source=_ground_truth(source, "val", image, kind))
             plan.count("test", image.split("/")[0])
             mapping.append((f"{name}.png", f"leftImg8bit/val/{image}"))
-        plan.write_json("reference/reference.json", {"task": "segmentation"})
+        for split in ("val", "test"):
+            plan.scored(split, "reference.json", data=CHALLENGE.reference_info())
         plan.write("private/test_mapping.csv", csv_text("image,source", mapping))
         return plan
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any, Dict
+from typing import Dict, List, Tuple
 
-from scoring.challenge import Challenge, Column, Result, optional_int
+import numpy as np
+
+from scoring.challenge import Column, Result
 from scoring.ranked_lists import (
+    RankedListChallenge,
     RankedListChecker,
     RankedReference,
     open_reference,
     per_class_section,
-    read_class_names,
     read_reference,
     split_rows,
 )
@@ -21,7 +23,7 @@ from scoring.submission import Submission
 KS = (1, 3, 5)
 
 
-class ActionRecognition(Challenge):
+class ActionRecognition(RankedListChallenge):
     task = "action-recognition"
     title = "Action recognition"
     reference_format = (
@@ -44,12 +46,14 @@ class ActionRecognition(Challenge):
         Column("clip_top5", "Clip accuracy top-5", "Fraction of all clips with the right class in the first five."),
     )
 
-    def load_reference(self, folder: Path, info: Dict[str, Any]) -> RankedReference:
-        num_classes = optional_int(info, "num_classes", 101)
+    items_file = "clips.txt"
+    first_class = 1
+    default_classes = 101
+
+    def read_labels(self, folder: Path, num_classes: int) -> Tuple[List[str], np.ndarray]:
         path = folder / "labels.txt"
         with open_reference(path) as stream:
-            ids, labels = read_reference(path, split_rows(stream, str(path)), 1, num_classes)
-        return RankedReference(ids, labels, 1, num_classes, read_class_names(folder, num_classes))
+            return read_reference(path, split_rows(stream, str(path)), 1, num_classes)
 
     def score(self, reference: RankedReference, submission: Submission) -> Result:
         name = submission.single(".txt")
@@ -62,6 +66,7 @@ class ActionRecognition(Challenge):
         values.update({f"clip_top{k}": scores.item_accuracy[k] for k in KS})
         return Result(
             scores=values,
+            coverage=checker.coverage(scores),
             counts=checker.counts(scores),
             warnings=checker.missing_warning(scores),
             sections=[per_class_section(reference, scores)],

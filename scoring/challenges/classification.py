@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
-from typing import Any, Dict
+from typing import Dict, List, Tuple
 
-from scoring.challenge import Challenge, Column, Result, optional_int
+import numpy as np
+
+from scoring.challenge import Column, Result
 from scoring.errors import ReferenceDataError, SubmissionError
 from scoring.ranked_lists import (
+    RankedListChallenge,
     RankedListChecker,
     RankedReference,
     csv_rows,
     open_reference,
     per_class_section,
-    read_class_names,
     read_reference,
 )
 from scoring.submission import Submission
@@ -22,7 +24,7 @@ from scoring.submission import Submission
 HEADER = ("Image IDs", "Predictions")
 
 
-class Classification(Challenge):
+class Classification(RankedListChallenge):
     task = "classification"
     title = "Image classification"
     reference_format = (
@@ -41,16 +43,21 @@ class Classification(Challenge):
         Column("mean_class_accuracy", "Mean class accuracy", "Top-1 accuracy per class, averaged over classes."),
     )
 
-    def load_reference(self, folder: Path, info: Dict[str, Any]) -> RankedReference:
-        num_classes = optional_int(info, "num_classes", 1000)
+    items_file = "images.txt"
+    first_class = 0
+    default_classes = 1000
+
+    def read_labels(self, folder: Path, num_classes: int) -> Tuple[List[str], np.ndarray]:
         path = folder / "labels.csv"
         with open_reference(path) as stream:
             rows = csv_rows(stream, str(path))
-            first = next(rows, None)
+            try:
+                first = next(rows, None)
+            except SubmissionError as exc:
+                raise ReferenceDataError(str(exc)) from None
             if first is None or [c.lower() for c in first[1]] != ["image", "label"]:
                 raise ReferenceDataError(f"{path}: the first line must be the header 'image,label'")
-            ids, labels = read_reference(path, rows, 0, num_classes)
-        return RankedReference(ids, labels, 0, num_classes, read_class_names(folder, num_classes))
+            return read_reference(path, rows, 0, num_classes)
 
     def score(self, reference: RankedReference, submission: Submission) -> Result:
         name = submission.single(".csv")
@@ -74,6 +81,7 @@ class Classification(Challenge):
         scores = checker.compute()
         return Result(
             scores={"top1_accuracy": scores.item_accuracy[1], "mean_class_accuracy": scores.mean_class_accuracy[1]},
+            coverage=checker.coverage(scores),
             counts=checker.counts(scores),
             warnings=checker.missing_warning(scores),
             sections=[per_class_section(reference, scores)],

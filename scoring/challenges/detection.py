@@ -7,6 +7,7 @@ import io
 import json
 import math
 import random
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Tuple
@@ -14,13 +15,20 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from scoring import report
-from scoring.challenge import Challenge, Column, Result, Section
+from scoring.challenge import Challenge, Column, Result, Section, has_labels
 from scoring.errors import ReferenceDataError, SubmissionError, quote
+from scoring.json_text import parse_json
+from scoring.limits import human_bytes
 from scoring.metrics.cocoeval import STAT_NAMES, Boxes, Evaluation, evaluate
 from scoring.submission import Submission
 
 KEYS = ("image_id", "category_id", "bbox", "score")
 DEMO_CATEGORIES = [(1, "person"), (2, "bicycle"), (3, "car"), (18, "dog"), (44, "bottle")]
+
+
+PUBLIC_IMAGE_KEYS = ("id", "file_name", "width", "height")  # what a participant may know of a test image
+PUBLIC_CATEGORY_KEYS = ("id", "name", "supercategory")
+DEFAULT_SIZE = (640, 480)  # for a sample when the reference gives no image size
 
 
 @dataclass
@@ -29,14 +37,26 @@ class DetectionReference:
     category_ids: np.ndarray  # sorted
     category_names: List[str]
     truth: Boxes
+    images: List[Dict[str, Any]]  # in image_ids order, public keys only
+    categories: List[Dict[str, Any]]  # in category_ids order, public keys only
+
+
+def _public(entry: Dict[str, Any], keys: Tuple[str, ...]) -> Dict[str, Any]:
+    return {key: entry[key] for key in keys if key in entry}
+
+
+INT64 = 1 << 63
+FLOAT_MAX = 1.7976931348623157e308
 
 
 def _int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """An integer that fits the arrays (64-bit)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -INT64 <= value < INT64
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A number that converts to a float (an integer of 400 digits does not)."""
+    return isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool) and abs(value) <= FLOAT_MAX)
 
 
 def _index_of(ids: np.ndarray, values: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -49,35 +69,44 @@ def _reference_error(path: Path, message: str) -> ReferenceDataError:
     return ReferenceDataError(f"{path}: {message}")
 
 
-def _read_reference(path: Path) -> DetectionReference:
+NOT_COCO = (ValueError, KeyError, TypeError, AttributeError, OverflowError, IndexError)
+
+
+def _read_reference(path: Path, labelled: bool = True) -> DetectionReference:
     try:
-        data = json.loads(path.read_bytes())
-        images = sorted(int(image["id"]) for image in data["images"])
-        categories = sorted((int(c["id"]), str(c.get("name", c["id"]))) for c in data["categories"])
-        annotations = data["annotations"]
+        data = parse_json(path.read_bytes(), str(path), ReferenceDataError)
+        image_info = sorted((_public(image, PUBLIC_IMAGE_KEYS) for image in data["images"]), key=lambda i: int(i["id"]))
+        images = [int(image["id"]) for image in image_info]
+        category_info = sorted((_public(c, PUBLIC_CATEGORY_KEYS) for c in data["categories"]), key=lambda c: int(c["id"]))
+        categories = [(int(c["id"]), str(c.get("name", c["id"]))) for c in category_info]
+        annotations = list(data["annotations"])
     except OSError as exc:
         raise _reference_error(path, f"cannot be read ({exc.strerror})") from None
-    except (ValueError, KeyError, TypeError) as exc:
+    except NOT_COCO as exc:
         raise _reference_error(path, f"not COCO annotations ({type(exc).__name__}: {exc})") from None
     image_ids = np.array(images, dtype=np.int64)
     category_ids = np.array([c for c, _ in categories], dtype=np.int64)
     if len(set(images)) != len(images) or len(set(category_ids.tolist())) != len(category_ids) or not len(image_ids):
         raise _reference_error(path, "image and category ids must be unique, with at least one image")
+    if annotations and not labelled:
+        raise _reference_error(path, "a label-free reference (\"labels\": false) must hold no annotations")
     try:
         ids = [a["id"] for a in annotations]
         columns = np.array([(a["image_id"], a["category_id"], a["area"], int(bool(a["iscrowd"]))) for a in annotations],
                            dtype=float).reshape(-1, 4)
         xywh = np.array([a["bbox"] for a in annotations], dtype=float).reshape(-1, 4)
-    except (KeyError, TypeError, ValueError) as exc:
+    except NOT_COCO as exc:
         raise _reference_error(path, f"every annotation needs id, image_id, category_id, bbox, area, iscrowd ({exc})") from None
-    if len(set(ids)) != len(ids) or any(not _int(i) or i <= 0 for i in ids):
+    if not (np.isfinite(columns).all() and np.isfinite(xywh).all()):
+        raise _reference_error(path, "an annotation has a non-finite number")
+    if any(not _int(i) or i <= 0 for i in ids) or len(set(ids)) != len(ids):
         raise _reference_error(path, "annotation ids must be unique positive integers")
     image, image_known = _index_of(image_ids, columns[:, 0].astype(np.int64))
     category, category_known = _index_of(category_ids, columns[:, 1].astype(np.int64))
     if not (image_known.all() and category_known.all()):
         raise _reference_error(path, "an annotation refers to an image or category that is not listed")
     truth = Boxes(image, category, xywh, columns[:, 2], columns[:, 3].astype(bool), np.zeros(len(ids)))
-    return DetectionReference(image_ids, category_ids, [name for _, name in categories], truth)
+    return DetectionReference(image_ids, category_ids, [name for _, name in categories], truth, image_info, category_info)
 
 
 class _Entries:
@@ -123,18 +152,25 @@ class _Entries:
             and set(map(type, scores)) <= {int, float}
         )
 
+    def _find_bad_entry(self, entries: List[Any]) -> None:
+        for index, entry in enumerate(entries):
+            self.check_one(index, entry)
+
     def arrays(self, entries: Any) -> Boxes:
         """The detections as arrays of image and category indices, boxes, areas and scores."""
         if not isinstance(entries, list):
             raise SubmissionError(f"{self.name}: expected a JSON list of detections, found {type(entries).__name__}")
         if not self._types_hold(entries):
-            for index, entry in enumerate(entries):
-                self.check_one(index, entry)
+            self._find_bad_entry(entries)
         count = len(entries)
-        image_ids = np.fromiter((e["image_id"] for e in entries), dtype=np.int64, count=count)
-        category_ids = np.fromiter((e["category_id"] for e in entries), dtype=np.int64, count=count)
-        xywh = np.array([e["bbox"] for e in entries], dtype=float).reshape(-1, 4)
-        score = np.fromiter((e["score"] for e in entries), dtype=float, count=count)
+        try:
+            image_ids = np.fromiter((e["image_id"] for e in entries), dtype=np.int64, count=count)
+            category_ids = np.fromiter((e["category_id"] for e in entries), dtype=np.int64, count=count)
+            xywh = np.array([e["bbox"] for e in entries], dtype=float).reshape(-1, 4)
+            score = np.fromiter((e["score"] for e in entries), dtype=float, count=count)
+        except OverflowError:  # an integer too large for the arrays: name the entry
+            self._find_bad_entry(entries)
+            raise
         finite = np.isfinite(xywh).all(axis=1) & np.isfinite(score)
         if not finite.all():
             index = int(np.argmin(finite))
@@ -146,7 +182,7 @@ class _Entries:
         image, known = _index_of(self.reference.image_ids, image_ids)
         if not known.all():
             index = int(np.argmin(known))
-            raise self.fail(index, f"unknown image_id {image_ids[index]}; use the test image ids (test_image_mappings.txt)")
+            raise self.fail(index, f"unknown image_id {image_ids[index]}; use the ids of the reference's annotations.json images")
         category, known = _index_of(self.reference.category_ids, category_ids)
         if not known.all():
             index = int(np.argmin(known))
@@ -163,8 +199,10 @@ class Detection(Challenge):
     )
     submission_format = (
         "A zip holding exactly one JSON file (or the same gzipped, .json.gz): a list of detections "
-        '{"image_id": int, "category_id": int, "bbox": [x, y, width, height], "score": float}, with the test image '
-        "ids of test_image_mappings.txt and COCO category ids. An empty list is valid; images without detections are fine."
+        '{"image_id": int, "category_id": int, "bbox": [x, y, width, height], "score": float}. The image ids and '
+        "sizes are in references/<split>/annotations.json (starting kit; also public/references/ of the data: "
+        "test_images.json for the test images, instances_val.json for val), the category ids are COCO's. An empty list "
+        "is valid; images without detections are fine."
     )
     submission_example = '[{"image_id": 1, "category_id": 18, "bbox": [258.2, 41.3, 348.3, 243.6], "score": 0.94}]'
     columns = (
@@ -182,8 +220,16 @@ class Detection(Challenge):
         Column("ARl", "AR large", "Average recall of large objects."),
     )
 
+    # parsed JSON takes about ten times its size in memory: 256 MiB is 2.5 million detections, 5x a full submission
+    max_submission_bytes = 256 << 20
+
     def load_reference(self, folder: Path, info: Dict[str, Any]) -> DetectionReference:
-        return _read_reference(folder / "annotations.json")
+        return _read_reference(folder / "annotations.json", has_labels(info))
+
+    def label_free_files(self, reference: DetectionReference) -> Dict[str, bytes]:
+        document = {"images": reference.images, "categories": reference.categories, "annotations": []}
+        return {"reference.json": self.reference_info(labels=False),
+                "annotations.json": (json.dumps(document, indent=1) + "\n").encode()}
 
     def _read_json(self, submission: Submission, name: str) -> Any:
         data = submission.read(name)
@@ -191,16 +237,12 @@ class Detection(Challenge):
             try:
                 with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
                     data = stream.read(self.max_submission_bytes + 1)
-            except (OSError, EOFError) as exc:
+            except (OSError, EOFError, zlib.error) as exc:
                 raise SubmissionError(f"{name}: not a readable gzip file ({exc})") from None
             if len(data) > self.max_submission_bytes:
-                raise SubmissionError(f"{name}: larger than {self.max_submission_bytes} bytes once uncompressed")
-        try:
-            return json.loads(data)
-        except UnicodeDecodeError:
-            raise SubmissionError(f"{name}: not UTF-8 text") from None
-        except json.JSONDecodeError as exc:
-            raise SubmissionError(f"{name}, line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+                raise SubmissionError(f"{name}: more than the limit of {human_bytes(self.max_submission_bytes)} once "
+                                      "uncompressed")
+        return parse_json(data, name)
 
     def score(self, reference: DetectionReference, submission: Submission) -> Result:
         name = submission.single(".json", ".json.gz")
@@ -212,12 +254,13 @@ class Detection(Challenge):
         with_detections = int(len(np.unique(detections.image))) if len(detections.image) else 0
         return Result(
             scores=scores,
+            coverage=(with_detections, len(reference.image_ids)),
             counts={
                 "detections": len(detections.score),
                 "images": len(reference.image_ids),
                 "images_with_detections": with_detections,
             },
-            warnings=warnings if undefined else [],
+            score_warnings=warnings if undefined else [],
             sections=self._sections(reference, evaluation),
             notes=[
                 "Numbers follow pycocotools' COCOeval for boxes: at most the 100 best-scored detections per image and "
@@ -261,20 +304,15 @@ class Detection(Challenge):
 
     def sample_submission(self, reference: DetectionReference, seed: int) -> Dict[str, bytes]:
         rng = random.Random(seed)
-        truth = reference.truth
+        categories = reference.category_ids.tolist()
         detections = []
-        for image, category, box in zip(truth.image.tolist(), truth.category.tolist(), truth.xywh.tolist()):
-            jitter = [v + rng.uniform(-0.15, 0.15) * (box[2] if i % 2 == 0 else box[3]) for i, v in enumerate(box)]
-            jitter[2:] = [max(1.0, v) for v in jitter[2:]]
-            detections.append({"image_id": int(reference.image_ids[image]), "category_id": int(reference.category_ids[category]),
-                               "bbox": [round(v, 2) for v in jitter], "score": round(rng.random(), 4)})
-        for image_id in reference.image_ids.tolist():
-            for _ in range(3):
-                x, y = rng.uniform(0, 500), rng.uniform(0, 400)
-                detections.append({"image_id": image_id, "category_id": int(rng.choice(reference.category_ids.tolist())),
-                                   "bbox": [round(x, 2), round(y, 2), round(rng.uniform(5, 140), 2),
-                                            round(rng.uniform(5, 80), 2)],
-                                   "score": round(rng.random() * 0.5, 4)})
+        for image in reference.images:
+            width, height = (float(image.get(key, default)) for key, default in zip(("width", "height"), DEFAULT_SIZE))
+            for _ in range(5):
+                w, h = rng.uniform(1, width / 2), rng.uniform(1, height / 2)
+                box = [rng.uniform(0, width - w), rng.uniform(0, height - h), w, h]
+                detections.append({"image_id": int(image["id"]), "category_id": rng.choice(categories),
+                                   "bbox": [round(v, 2) for v in box], "score": round(rng.random(), 4)})
         return {"detections.json": json.dumps(detections).encode()}
 
 

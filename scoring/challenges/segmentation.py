@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import io
 import json
+import struct
+import zlib
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Deque, Dict, Iterator, List, Tuple
+from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
 
 from scoring import report
-from scoring.challenge import Challenge, Column, Result, Section
+from scoring.challenge import Challenge, Column, Result, Section, has_labels
 from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.json_text import parse_json
+from scoring.limits import LIMITS
 from scoring.metrics.cityscapes import (
     CATEGORIES,
     EVALUATED,
@@ -31,46 +35,73 @@ LABEL_SUFFIX = "_gtFine_labelIds.png"
 INSTANCE_SUFFIX = "_gtFine_instanceIds.png"
 SINGLE_CHANNEL_MODES = ("L", "P", "I;16", "I;16L", "I;16B", "I")
 PREFETCH = 4  # images decoded ahead of the one being counted: bounds memory whatever the test set size
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+JPEG_SIGNATURE = b"\xff\xd8\xff"
+#: what Pillow's PNG reader raises on damaged data (a parser of untrusted bytes; SyntaxError is its "broken PNG")
+PILLOW_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, struct.error, zlib.error,
+                 Image.DecompressionBombError)
+
+
+SIZES_FILE = "images.json"  # a label-free reference: {"<name>": [width, height]}
 
 
 @dataclass
 class SegmentationReference:
     folder: Path
     names: List[str]  # sorted test image names, without ".png"
+    sizes: Optional[Dict[str, Tuple[int, int]]] = None  # a label-free reference's image sizes (no ground truth)
+
+    def size(self, name: str) -> Tuple[int, int]:
+        """The (width, height) of an image, from the sizes or the ground truth's PNG header (no decoding)."""
+        if self.sizes is not None:
+            return self.sizes[name]
+        path = self.folder / f"{name}{LABEL_SUFFIX}"
+        try:
+            with Image.open(path) as truth:
+                return truth.size
+        except PILLOW_ERRORS as exc:
+            raise ReferenceDataError(f"{path}: not a readable PNG ({exc})") from None
 
 
 def _decode_reference(path: Path) -> np.ndarray:
     try:
         with Image.open(path) as image:
             return np.asarray(image)
-    except (OSError, ValueError) as exc:
+    except PILLOW_ERRORS as exc:
         raise ReferenceDataError(f"{path}: not a readable PNG ({exc})") from None
+
+
+def _png_size(name: str, data: bytes) -> Tuple[int, int]:
+    """Width and height from a PNG's header, read before Pillow sees the file (so a huge one is never decoded)."""
+    if data.startswith(JPEG_SIGNATURE):
+        raise SubmissionError(f"{name}: a JPEG image; submit PNG files (JPEG is lossy and changes the labels)")
+    if not data.startswith(PNG_SIGNATURE) or len(data) < 24 or data[12:16] != b"IHDR":
+        raise SubmissionError(f"{name}: not a readable PNG (no PNG signature and header); submit PNG files")
+    width, height = struct.unpack(">II", data[16:24])
+    if width * height > LIMITS.max_image_pixels:
+        raise SubmissionError(f"{name}: {width}x{height} pixels, more than the limit of {LIMITS.max_image_pixels}")
+    return width, height
 
 
 def _decode_prediction(name: str, data: bytes, size: Tuple[int, int]) -> np.ndarray:
     """A participant's PNG as an array of labelIds, after checking its format, size and values."""
+    found = _png_size(name, data)
+    if found != size:
+        raise SubmissionError(f"{name}: size {found[0]}x{found[1]}, expected {size[0]}x{size[1]} (the test image's size)")
     try:
-        image = Image.open(io.BytesIO(data))
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SubmissionError(f"{name}: not a readable PNG ({exc})") from None
-    with image:
-        if image.format != "PNG":
-            raise SubmissionError(f"{name}: a {image.format} image; submit PNG files")
-        if image.mode in ("RGB", "RGBA", "LA", "CMYK", "YCbCr", "RGBX"):
-            raise SubmissionError(
-                f"{name}: a {image.mode} image; expected single-channel Cityscapes labelIds (0..33) "
-                "as 8- or 16-bit grey or palette indices, not colours"
-            )
-        if image.mode not in SINGLE_CHANNEL_MODES:
-            raise SubmissionError(f"{name}: image mode {image.mode} is not supported; save 8-bit grey ('L') labelIds")
-        if image.size != size:
-            raise SubmissionError(
-                f"{name}: size {image.size[0]}x{image.size[1]}, expected {size[0]}x{size[1]} (the test image's size)"
-            )
-        try:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as image:
+            if image.mode in ("RGB", "RGBA", "LA", "CMYK", "YCbCr", "RGBX"):
+                raise SubmissionError(
+                    f"{name}: a {image.mode} image; expected single-channel Cityscapes labelIds (0..33) "
+                    "as 8- or 16-bit grey or palette indices, not colours"
+                )
+            if image.mode not in SINGLE_CHANNEL_MODES:
+                raise SubmissionError(f"{name}: image mode {image.mode} is not supported; save 8-bit grey ('L') labelIds")
             array = np.asarray(image)
-        except (OSError, ValueError) as exc:
-            raise SubmissionError(f"{name}: not a readable PNG ({exc})") from None
+    except PILLOW_ERRORS as exc:
+        raise SubmissionError(f"{name}: not a readable PNG ({type(exc).__name__}: {exc})") from None
+    if array.shape != (size[1], size[0]):
+        raise SubmissionError(f"{name}: not a readable PNG (decoded to shape {array.shape}); save it again")
     if array.max() >= NUM_LABELS or array.min() < 0:
         bad = np.argwhere((array >= NUM_LABELS) | (array < 0))[0]
         raise SubmissionError(
@@ -81,6 +112,10 @@ def _decode_prediction(name: str, data: bytes, size: Tuple[int, int]) -> np.ndar
 
 def _load_pair(reference: SegmentationReference, name: str, file_name: str, data: bytes
                ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    if reference.sizes is not None:  # label-free: every check on the prediction, against void ground truth
+        width, height = reference.sizes[name]
+        void = np.zeros((height, width), dtype=np.uint8)
+        return _decode_prediction(file_name, data, (width, height)), void, void.astype(np.uint16)
     labels = _decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}")
     instances = _decode_reference(reference.folder / f"{name}{INSTANCE_SUFFIX}")
     if labels.ndim != 2 or labels.max() >= NUM_LABELS or labels.shape != instances.shape:
@@ -127,6 +162,8 @@ class Segmentation(Challenge):
     docker_image = "codalab/codalab-legacy:py312"  # Pillow: the py39 image does not promise it
 
     def load_reference(self, folder: Path, info: Dict[str, Any]) -> SegmentationReference:
+        if not has_labels(info):
+            return SegmentationReference(folder, *_read_sizes(folder / SIZES_FILE))
         names = sorted(path.name[: -len(LABEL_SUFFIX)] for path in folder.glob(f"*{LABEL_SUFFIX}"))
         if not names:
             raise ReferenceDataError(f"{folder}: no *{LABEL_SUFFIX} files")
@@ -134,6 +171,11 @@ class Segmentation(Challenge):
         if missing:
             raise ReferenceDataError(f"{folder}: {missing[0]}{INSTANCE_SUFFIX} is missing")
         return SegmentationReference(folder, names)
+
+    def label_free_files(self, reference: SegmentationReference) -> Dict[str, bytes]:
+        sizes = {name: list(reference.size(name)) for name in reference.names}
+        return {"reference.json": self.reference_info(labels=False),
+                SIZES_FILE: (json.dumps(sizes, indent=1) + "\n").encode()}
 
     def _match_files(self, reference: SegmentationReference, submission: Submission) -> Dict[str, str]:
         """Map each test image to its file in the submission, refusing unknown, doubled and missing ones."""
@@ -178,8 +220,9 @@ class Segmentation(Challenge):
         ]
         return Result(
             scores=means,
+            coverage=(images, images),
             counts={"images": images, "pixels": int(scores.confusion.sum())},
-            warnings=warnings,
+            score_warnings=warnings,
             sections=self._sections(scores),
             notes=[
                 "Numbers follow the Cityscapes pixel-level benchmark (cityscapesScripts). Pixel accuracy counts only "
@@ -232,13 +275,26 @@ class Segmentation(Challenge):
         rng = np.random.default_rng(seed)
         files = {}
         for name in reference.names:
-            with Image.open(reference.folder / f"{name}{LABEL_SUFFIX}") as truth:
-                width, height = truth.size  # read from the header: no need to decode the ground truth
+            width, height = reference.size(name)
             noise = rng.choice(np.array(EVALUATED, dtype=np.uint8), size=(height, width))
             buffer = io.BytesIO()
             Image.fromarray(noise).save(buffer, format="PNG")
             files[f"{name}.png"] = buffer.getvalue()
         return files
+
+
+def _read_sizes(path: Path) -> Tuple[List[str], Dict[str, Tuple[int, int]]]:
+    """A label-free reference's image names (sorted) and sizes."""
+    try:
+        sizes = parse_json(path.read_bytes(), str(path), ReferenceDataError)
+    except OSError as exc:
+        raise ReferenceDataError(f"{path}: cannot be read ({exc.strerror})") from None
+    valid = isinstance(sizes, dict) and sizes and all(
+        isinstance(size, list) and len(size) == 2 and all(type(v) is int and 0 < v <= 1 << 16 for v in size)
+        for size in sizes.values())
+    if not valid:
+        raise ReferenceDataError(f"{path}: expected {{\"<name>\": [width, height], ...}} for at least one image")
+    return sorted(sizes), {name: (size[0], size[1]) for name, size in sizes.items()}
 
 
 def demo_scene(rng: np.random.Generator, width: int, height: int) -> Tuple[np.ndarray, np.ndarray]:

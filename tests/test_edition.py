@@ -1,0 +1,215 @@
+"""A real edition end to end, for each challenge: fake canonical data -> ``bundler data --seed`` ->
+``bundler build --data`` -> ``bundler check`` clean -> a perfect val submission made from the public
+data scores 1.0 on phase 1 -> a perfect test submission passes the starting kit's label-free check
+and scores 1.0 on phase 2. And the kit never carries the hidden reference: the guard in
+``bundler check`` catches a kit that does."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Callable, Dict, Tuple
+
+import pytest
+
+from bundler.build import build
+from bundler.check import check_bundle
+from bundler.cli import main
+from bundler.competition import load_competition
+from bundler.worker import run_phase
+from tests.fake_datasets import make
+from tests.helpers import write_zip
+
+NAMES = ["classification", "segmentation", "detection", "action"]
+Files = Dict[str, bytes]
+
+
+def classification_val(public: Path) -> Files:
+    classes = (public / "classes.txt").read_text().split()
+    rows = [f"{image.name},{classes.index(image.parent.name)}\n" for image in sorted((public / "val").glob("*/*"))]
+    return {"val.csv": ("Image IDs,Predictions\n" + "".join(rows)).encode()}
+
+
+def classification_test(reference: Path) -> Files:
+    rows = (reference / "labels.csv").read_text().splitlines()[1:]
+    return {"test.csv": ("Image IDs,Predictions\n" + "".join(f"{row}\n" for row in rows)).encode()}
+
+
+def action_val(public: Path) -> Files:
+    return {"val.txt": (public / "validation.txt").read_bytes()}
+
+
+def action_test(reference: Path) -> Files:
+    return {"test.txt": (reference / "labels.txt").read_bytes()}
+
+
+def detections(annotations: Path) -> Files:
+    document = json.loads(annotations.read_text())
+    found = [{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+             for a in document["annotations"]]
+    return {"detections.json": json.dumps(found).encode()}
+
+
+def segmentation_val(public: Path) -> Files:
+    return {truth.name.replace("_gtFine_labelIds.png", "_leftImg8bit.png"): truth.read_bytes()
+            for truth in sorted((public / "gtFine" / "val").glob("*/*_gtFine_labelIds.png"))}
+
+
+def segmentation_test(reference: Path) -> Files:
+    return {truth.name.replace("_gtFine_labelIds.png", ".png"): truth.read_bytes()
+            for truth in sorted(reference.glob("*_gtFine_labelIds.png"))}
+
+
+#: competition -> (perfect val submission from public/, perfect test submission from reference/test/)
+PERFECT: Dict[str, Tuple[Callable[[Path], Files], Callable[[Path], Files]]] = {
+    "classification": (classification_val, classification_test),
+    "action": (action_val, action_test),
+    "detection": (lambda public: detections(public / "annotations" / "instances_val.json"),
+                  lambda reference: detections(reference / "annotations.json")),
+    "segmentation": (segmentation_val, segmentation_test),
+}
+
+
+@pytest.fixture(scope="module", params=NAMES)
+def edition(request, tmp_path_factory):
+    """(name, the data folder, the bundle built from it with --data, a scratch folder)."""
+    root = tmp_path_factory.mktemp(request.param)
+    _, data = make(request.param, root)
+    bundle = build(load_competition(request.param), root / "bundle.zip", data=data).path
+    return request.param, data, bundle, root
+
+
+def kit_of(bundle: Path, folder: Path) -> Path:
+    """The starting kit, extracted."""
+    with zipfile.ZipFile(bundle) as archive, zipfile.ZipFile(io.BytesIO(archive.read("starting_kit.zip"))) as kit:
+        kit.extractall(folder)
+    return folder
+
+
+def primary(trial) -> float:
+    assert trial.returncode == 0 and not trial.failure, trial.stderr
+    return next(iter(trial.row.values()))
+
+
+def test_a_bundle_built_from_the_data_checks_clean_and_uses_no_demo_data(edition):
+    name, _, bundle, _ = edition
+    assert check_bundle(bundle) == []
+    with zipfile.ZipFile(bundle) as archive:
+        assert "Demo data." not in archive.read("overview.html").decode()
+
+
+def test_a_perfect_val_submission_made_from_the_public_data_scores_one_on_phase_1(edition):
+    name, data, bundle, root = edition
+    submission = write_zip(root / "val.zip", PERFECT[name][0](data / "public"))
+    assert primary(run_phase(bundle, submission, phase=1)) == 1.0
+    local = subprocess.run([sys.executable, "scoring/score.py", "--reference", str(data / "public" / "references" / "val"),
+                            str(submission)], cwd=kit_of(bundle, root / "kit-val"), capture_output=True, text=True)
+    assert local.returncode == 0 and "1.0000" in local.stdout, local.stderr
+
+
+def test_a_perfect_test_submission_passes_the_kits_label_free_check_and_scores_one_on_phase_2(edition):
+    name, data, bundle, root = edition
+    submission = write_zip(root / "test.zip", PERFECT[name][1](data / "reference" / "test"))
+    kit = kit_of(bundle, root / "kit-test")
+    check = subprocess.run([sys.executable, "scoring/score.py", "--reference", "references/test", str(submission),
+                            "--output", str(root / "no-scores")], cwd=kit, capture_output=True, text=True)
+    assert check.returncode == 0, check.stderr
+    items = json.loads((data / "manifest.json").read_text())["counts"]["test"]["total"]
+    assert check.stdout.startswith(f"valid: {items} of {items} items; this reference holds no labels, so no score")
+    assert not (root / "no-scores").exists()
+    assert primary(run_phase(bundle, submission, phase=2)) == 1.0
+
+
+def test_the_kit_check_gives_exactly_the_servers_error_line(edition):
+    name, data, bundle, root = edition
+    files = PERFECT[name][1](data / "reference" / "test")
+    first = sorted(files)[0]
+    files[first] = b"\x89PNG broken" if first.endswith(".png") else b"\xff\xfe not utf-8 \x00"
+    submission = write_zip(root / "broken.zip", files)
+    kit = kit_of(bundle, root / "kit-broken")
+    check = subprocess.run([sys.executable, "scoring/score.py", "--reference", "references/test", str(submission)],
+                           cwd=kit, capture_output=True, text=True)
+    server = run_phase(bundle, submission, phase=2)
+    assert check.returncode == server.returncode == 1
+    assert check.stderr.strip().startswith("error: ") and check.stderr.strip() == server.stderr.strip()
+
+
+def test_the_starting_kit_holds_no_reference_file_and_no_label(edition):
+    name, data, bundle, root = edition
+    kit = kit_of(bundle, root / "kit-leak")
+    hidden = {path.read_bytes() for split in ("val", "test") for path in (data / "reference" / split).iterdir()
+              if path.name != "reference.json"}
+    for path in kit.rglob("*"):
+        if path.is_file():
+            assert path.read_bytes() not in hidden, path
+    for info in kit.glob("references/*/reference.json"):
+        assert json.loads(info.read_text())["labels"] is False
+    test_labels = {"classification": "labels.csv", "action": "labels.txt"}.get(name)
+    if test_labels:
+        kit_lines = {" ".join(line.replace(",", " ").split()) for p in kit.rglob("*") if p.suffix in (".txt", ".csv", ".md")
+                     for line in p.read_text().splitlines()}
+        lines = (data / "reference" / "test" / test_labels).read_text().splitlines()[1 if name == "classification" else 0:]
+        assert not kit_lines & {" ".join(line.replace(",", " ").split()) for line in lines}
+
+
+def rebuilt_with_kit_member(bundle: Path, target: Path, member: str, data: bytes) -> Path:
+    """A copy of ``bundle`` whose starting kit has ``member`` replaced (or added)."""
+    with zipfile.ZipFile(bundle) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    with zipfile.ZipFile(io.BytesIO(files["starting_kit.zip"])) as kit:
+        inner = {name: kit.read(name) for name in kit.namelist()}
+    inner[member] = data
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as kit:
+        for name, content in inner.items():
+            kit.writestr(name, content)
+    files["starting_kit.zip"] = buffer.getvalue()
+    return write_zip(target, files)
+
+
+def test_check_flags_a_kit_sample_made_from_the_hidden_labels(edition):
+    name, data, bundle, root = edition
+    perfect = PERFECT[name][0](data / "public")
+    leaky = rebuilt_with_kit_member(bundle, root / "leaky.zip", "sample_submission.zip",
+                                    write_zip(root / "perfect.zip", perfect).read_bytes())
+    problems = check_bundle(leaky)
+    assert any("starting_kit.zip/sample_submission.zip scores" in p and "far above random predictions" in p
+               and "reference_data_1.zip" in p for p in problems), problems
+
+
+def test_check_flags_a_kit_that_copies_a_reference_file(edition):
+    name, data, bundle, root = edition
+    hidden = max((p for p in (data / "reference" / "test").iterdir() if p.name != "reference.json"),
+                 key=lambda p: p.stat().st_size)
+    leaky = rebuilt_with_kit_member(bundle, root / "copy.zip", f"extra/{hidden.name}", hidden.read_bytes())
+    assert f"starting_kit.zip/extra/{hidden.name} is a copy of the hidden reference_data_2.zip/{hidden.name}" in \
+        check_bundle(leaky)
+
+
+def test_data_for_another_challenge_or_without_a_split_is_refused_and_nothing_written(tmp_path, capsys):
+    _, data = make("action", tmp_path)
+    output = tmp_path / "b.zip"
+    assert main(["build", "detection", "--data", str(data), "--output", str(output)]) == 1
+    assert "prepared for 'action', not 'detection'" in capsys.readouterr().err and not output.exists()
+    (data / "reference" / "val" / "reference.json").unlink()
+    assert main(["build", "action", "--data", str(data), "--output", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert "phase 1 (Development) scores val, but" in err and "reference.json: not found" in err and not output.exists()
+    assert main(["build", "action", "--data", str(tmp_path), "--output", str(output)]) == 1
+    assert "not a folder written by 'python -m bundler data'" in capsys.readouterr().err and not output.exists()
+
+
+def test_reference_overrides_one_phase_of_data(tmp_path):
+    _, data = make("action", tmp_path)
+    other = tmp_path / "other"
+    load_competition("action").challenge.write_demo_reference(other, 9)
+    built = build(load_competition("action"), tmp_path / "b.zip", {"Test": other}, data=data)
+    with zipfile.ZipFile(built.path) as archive:
+        second = zipfile.ZipFile(io.BytesIO(archive.read("reference_data_2.zip")))
+        first = zipfile.ZipFile(io.BytesIO(archive.read("reference_data_1.zip")))
+        assert second.read("labels.txt") == (other / "labels.txt").read_bytes()
+        assert first.read("labels.txt") == (data / "reference" / "val" / "labels.txt").read_bytes()
