@@ -127,6 +127,8 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"{split}: {counts['total']} item(s), {len(counts['per_class'])} class(es)")
     print(f"{args.out}: {outcome.linked} linked, {outcome.copied} copied, {outcome.written} written, "
           f"{outcome.verified} already in place and verified; manifest.json lists {len(manifest['files'])} files")
+    for about in manifest["references"].values():
+        print(f"{about['path']}/: {'public' if about['public'] else 'HIDDEN'}, {about['note']}")
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     return EXIT_OK

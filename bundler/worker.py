@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import yaml
 
 from bundler.check import V2_METADATA, is_codabench
+from scoring.submission import ZIP_ERRORS
 
 
 @dataclass
@@ -155,8 +156,12 @@ def run_phase(bundle: Path, submission: Path, phase: int = 1, timeout: Optional[
         _bundle_member(archive, program, folders["program"])
         command = _program_folder(folders["program"], platform.metadata)
         _bundle_member(archive, reference, folders["input"] / "ref")
-        _extract(submission.read_bytes(), folders["input"] / "res")
-        _extract_inner_zips(folders["input"] / "res")
+        try:
+            _extract(submission.read_bytes(), folders["input"] / "res")
+            _extract_inner_zips(folders["input"] / "res")
+        except ZIP_ERRORS as exc:
+            return Trial(1, "", "", failure=f"the platform cannot unpack {submission.name} ({exc}); upload a zip",
+                         platform=platform.name)
         for placeholder, folder in folders.items():
             command = command.replace(f"${placeholder}", str(folder))
         environment = dict(os.environ)

@@ -1,8 +1,9 @@
 """What every challenge declares, and how score.py finds the challenge a reference asks for.
 
-A challenge is one module in ``scoring/challenges/`` that defines ``CHALLENGE``, an instance of a
-:class:`Challenge` subclass. It declares its reference format, its submission format and its
-leaderboard columns in one place; the bundler reads these declarations instead of repeating them.
+A challenge is one module in ``scoring/challenges/``, named after its task (``-`` written ``_``), that
+defines ``CHALLENGE``, an instance of a :class:`Challenge` subclass. It declares its reference format,
+its submission format and its leaderboard columns in one place; the bundler reads these declarations
+instead of repeating them.
 """
 
 from __future__ import annotations
@@ -136,11 +137,22 @@ def challenges() -> Dict[str, Challenge]:
 
 
 def get_challenge(task: str) -> Challenge:
-    """The challenge for a task name, or ReferenceDataError listing the known ones."""
-    known = challenges()
-    if task not in known:
-        raise ReferenceDataError(f"unknown task {task!r}; known tasks: {', '.join(sorted(known))}")
-    return known[task]
+    """The challenge for a task name, or ReferenceDataError listing the known ones.
+
+    Imports only that challenge's module, ``scoring/challenges/<task, '-' written '_'>.py``: a platform image
+    without Pillow still scores the challenges that do not need it.
+    """
+    from scoring import challenges as package
+
+    modules = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    module = task.replace("-", "_")
+    if module not in modules:
+        known = ", ".join(name.replace("_", "-") for name in modules)
+        raise ReferenceDataError(f"unknown task {task!r}; known tasks: {known}")
+    challenge = getattr(importlib.import_module(f"{package.__name__}.{module}"), "CHALLENGE", None)
+    if not isinstance(challenge, Challenge) or challenge.task != task:
+        raise ReferenceDataError(f"scoring/challenges/{module}.py does not define CHALLENGE for task {task!r}")
+    return challenge
 
 
 def read_reference_info(folder: Path) -> Dict[str, Any]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from scoring.challenge import Challenge, Result, has_labels, load_reference, read_reference_info
-from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.errors import ReferenceDataError, SubmissionError, missing_dependency
 from scoring.outputs import write_outputs
 from scoring.report import number
 from scoring.submission import Submission
@@ -113,6 +113,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     except (SubmissionError, ReferenceDataError) as exc:
         print(f"error: {one_line(str(exc))}", file=sys.stderr)
         return exc.exit_code
+    except ImportError as exc:  # Pillow missing from this Python, found when a challenge needing it is loaded
+        print(missing_dependency(exc), file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_USAGE

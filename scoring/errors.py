@@ -17,3 +17,9 @@ def quote(value: object, limit: int = 60) -> str:
     """Show a participant's value in a message, shortened so a huge cell cannot flood the log."""
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def missing_dependency(exc: ImportError) -> str:
+    """The error line for a Python without numpy or Pillow."""
+    return (f"error: the scoring program needs Python 3.9+ with numpy and Pillow ({exc}); install them with "
+            "'python3 -m pip install numpy pillow'")

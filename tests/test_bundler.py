@@ -219,3 +219,11 @@ def test_try_reports_a_rejected_submission(bundles, tmp_path, capsys):
     captured = capsys.readouterr()
     assert "error: predictions.txt, line 1: unknown clip id" in captured.err
     assert "no scores file" in captured.out
+
+
+def test_try_with_a_file_that_is_not_a_zip_says_the_platform_cannot_unpack_it(bundles, tmp_path, capsys):
+    text = tmp_path / "predictions.txt"
+    text.write_text("video_test_0000001.avi 1\n")
+    assert main(["try", str(bundles["action"]), str(text)]) == 1
+    out = capsys.readouterr().out
+    assert "the platform cannot unpack predictions.txt" in out and "upload a zip" in out

@@ -213,3 +213,11 @@ def test_reference_overrides_one_phase_of_data(tmp_path):
         first = zipfile.ZipFile(io.BytesIO(archive.read("reference_data_1.zip")))
         assert second.read("labels.txt") == (other / "labels.txt").read_bytes()
         assert first.read("labels.txt") == (data / "reference" / "val" / "labels.txt").read_bytes()
+
+
+def test_the_codabench_bundle_from_the_same_data_checks_clean_and_scores_the_test_phase(edition):
+    name, data, _, root = edition
+    bundle = build(load_competition(name), root / "codabench.zip", platform="codabench", data=data).path
+    assert check_bundle(bundle) == []
+    submission = write_zip(root / "test-v2.zip", PERFECT[name][1](data / "reference" / "test"))
+    assert primary(run_phase(bundle, submission, phase=2)) == 1.0

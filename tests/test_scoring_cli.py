@@ -169,3 +169,26 @@ def test_score_py_runs_as_a_script_from_any_folder_as_the_platform_starts_it(tmp
     assert done.returncode == 1
     assert done.stderr == "error: p.csv, line 2: class 12 is outside 0..9\n"
     assert not (tmp_path / "output" / "scores.txt").exists()
+
+
+def run_without(module: str, *args: str) -> subprocess.CompletedProcess:
+    """score.py run by an interpreter on which ``module`` cannot be imported."""
+    code = (f"import sys, runpy; sys.modules[{module!r}] = None; sys.argv = ['score.py', *{list(args)!r}]; "
+            "runpy.run_path('scoring/score.py', run_name='__main__')")
+    return subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True)
+
+
+def test_a_python_without_pillow_still_scores_the_challenges_that_do_not_need_it(tmp_path, ref):
+    sub = write_zip(tmp_path / "sub.zip", {"predictions.csv": PERFECT})
+    done = run_without("PIL", "--reference", str(ref), str(sub))
+    assert done.returncode == 0 and "1.0000" in done.stdout, done.stderr
+    segmentation = write_reference(tmp_path / "seg", {"task": "segmentation"}, {})
+    done = run_without("PIL", "--reference", str(segmentation), str(sub))
+    assert done.returncode == 2 and done.stderr.startswith("error: the scoring program needs Python 3.9+ with numpy and Pillow")
+    assert "Traceback" not in done.stderr and "python3 -m pip install numpy pillow" in done.stderr
+
+
+def test_a_python_without_numpy_is_told_what_to_install(tmp_path, ref):
+    done = run_without("numpy", "--reference", str(ref), str(tmp_path / "x.zip"))
+    assert done.returncode == 2 and "needs Python 3.9+ with numpy and Pillow" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
