@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
 from scoring.errors import ReferenceDataError
 from scoring.json_text import parse_json
 from scoring.limits import LIMITS
+from scoring.resampling import Resampler
 from scoring.submission import Submission
 
 REFERENCE_INFO = "reference.json"
@@ -57,6 +58,7 @@ class Result:
     score_warnings: List[str] = field(default_factory=list)  # about the numbers (e.g. undefined for this reference)
     sections: List[Section] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    resampler: Optional[Resampler] = None  # the primary score on resamples of the items (for intervals)
 
 
 class Challenge(abc.ABC):

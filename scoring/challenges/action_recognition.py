@@ -67,6 +67,7 @@ class ActionRecognition(RankedListChallenge):
         return Result(
             scores=values,
             coverage=checker.coverage(scores),
+            resampler=checker.metric.resampler(1, per_class=True),
             counts=checker.counts(scores),
             warnings=checker.missing_warning(scores),
             sections=[per_class_section(reference, scores)],

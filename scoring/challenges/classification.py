@@ -82,6 +82,7 @@ class Classification(RankedListChallenge):
         return Result(
             scores={"top1_accuracy": scores.item_accuracy[1], "mean_class_accuracy": scores.mean_class_accuracy[1]},
             coverage=checker.coverage(scores),
+            resampler=checker.metric.resampler(1, per_class=False),
             counts=checker.counts(scores),
             warnings=checker.missing_warning(scores),
             sections=[per_class_section(reference, scores)],

@@ -255,6 +255,7 @@ class Detection(Challenge):
         return Result(
             scores=scores,
             coverage=(with_detections, len(reference.image_ids)),
+            resampler=evaluation.resampler,
             counts={
                 "detections": len(detections.score),
                 "images": len(reference.image_ids),

@@ -202,7 +202,9 @@ class Segmentation(Challenge):
         evaluation = PixelLevelEvaluation()
         for arrays in progress(_decoded(reference, submission, files), len(reference.names), "scoring images"):
             evaluation.update(*arrays)
-        return self._result(evaluation.compute(), len(reference.names))
+        result = self._result(evaluation.compute(), len(reference.names))
+        result.resampler = evaluation.resampler()
+        return result
 
     def _result(self, scores: PixelLevelScores, images: int) -> Result:
         means = {

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, NamedTuple
+from typing import Dict, List, NamedTuple
 
 import numpy as np
+
+from scoring.resampling import Resampler
 
 
 class Label(NamedTuple):
@@ -124,11 +126,20 @@ class PixelLevelEvaluation:
             label.name: _Weighted() for label in LABELS if label.has_instances and not label.ignore_in_eval
         }
         self.instance_categories = {category: _Weighted() for category in INSTANCE_CATEGORIES}
+        self.per_image: List[np.ndarray] = []  # per image, for each evaluated class: (tp, ground truth, predicted)
+
+    def resampler(self) -> ClassIouResampler:
+        """The mean class IoU (the primary score) on resamples of the images."""
+        return ClassIouResampler(np.stack(self.per_image) if self.per_image else np.zeros((0, 3, len(EVALUATED)), np.int64))
 
     def update(self, prediction: np.ndarray, labels: np.ndarray, instances: np.ndarray) -> None:
         """Add one image: predicted labelIds, ground-truth labelIds and instanceIds (values checked by the caller)."""
         encoded = labels.astype(np.uint16, copy=False) * NUM_LABELS + prediction
-        self.confusion += np.bincount(encoded.ravel(), minlength=NUM_LABELS * NUM_LABELS).reshape(NUM_LABELS, NUM_LABELS)
+        image = np.bincount(encoded.ravel(), minlength=NUM_LABELS * NUM_LABELS).reshape(NUM_LABELS, NUM_LABELS)
+        self.confusion += image
+        evaluated = image[EVALUATED]
+        true_pos = evaluated[:, EVALUATED].diagonal()
+        self.per_image.append(np.stack([true_pos, evaluated.sum(axis=1), evaluated[:, EVALUATED].sum(axis=0)]))
         if instances.max() > 1000:
             self._add_instances(prediction, instances)
 
@@ -195,6 +206,20 @@ class PixelLevelEvaluation:
         correct = int(matrix[EVALUATED, EVALUATED].sum())
         accuracy = correct / evaluated_pixels if evaluated_pixels else float("nan")
         return PixelLevelScores(class_iou, class_iiou, category_iou, category_iiou, accuracy, matrix.copy())
+
+
+class ClassIouResampler(Resampler):
+    """Mean class IoU on a resample, from per-image counts: exactly the confusion matrix of the resampled images."""
+
+    def __init__(self, per_image: np.ndarray) -> None:
+        self.items = len(per_image)
+        self.per_image = per_image.reshape(len(per_image), -1)
+
+    def primary(self, counts: np.ndarray) -> float:
+        true_pos, truth, predicted = (counts @ self.per_image).reshape(3, len(EVALUATED))
+        union = truth + predicted - true_pos  # tp + fn + fp, with fp over predictions on evaluated ground truth
+        valid = [float(tp) / float(u) for tp, u in zip(true_pos.tolist(), union.tolist()) if u]
+        return sum(valid) / len(valid) if valid else float("nan")
 
 
 def _ratio(numerator: float, denominator: float) -> float:

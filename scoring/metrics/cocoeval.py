@@ -16,6 +16,8 @@ from typing import List, Tuple
 
 import numpy as np
 
+from scoring.resampling import Resampler
+
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
 RECALL_THRESHOLDS = np.linspace(0.0, 1.00, int(np.round((1.00 - 0.0) / 0.01)) + 1, endpoint=True)
 MAX_DETECTIONS = (1, 10, 100)
@@ -37,6 +39,71 @@ class Boxes:
     score: np.ndarray  # detections' scores; unused for ground truth
 
 
+class PrimaryResampler(Resampler):
+    """AP at IoU .50:.95 (all areas, 100 detections) on a resample of the images, from the matches of one evaluation.
+
+    Matching is per image, so it is done once; a resample only re-runs pycocotools' accumulation, with each
+    image's detections and ground truth counted as often as the image is drawn. A drawn image's copies follow
+    it at once, as if it were repeated under consecutive ids: within a run of equal scores, the copies of one
+    image's detections come one block after the other, as pycocotools orders them.
+    """
+
+    def __init__(self, true_pos: np.ndarray, false_pos: np.ndarray, category: np.ndarray, image: np.ndarray,
+                 score: np.ndarray, positives: np.ndarray) -> None:
+        self.items = positives.shape[1]
+        self.true_pos, self.false_pos = true_pos, false_pos  # (T, D) in accumulation order
+        self.positives = positives  # (K, images): non-ignored ground truth per category and image
+        new = np.ones(len(score), dtype=bool)
+        new[1:] = (category[1:] != category[:-1]) | (score[1:] != score[:-1]) | (image[1:] != image[:-1])
+        self.segment_start = np.flatnonzero(new)
+        self.segment_length = np.diff(np.append(self.segment_start, len(score)))
+        self.segment_image = image[self.segment_start]
+        self.segment_category = category[self.segment_start]
+
+    def _expanded(self, counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """Positions of the detections in the resample's accumulation order, and how many per category."""
+        copies = counts[self.segment_image]
+        lengths = self.segment_length * copies
+        total = int(lengths.sum())
+        first = np.repeat(self.segment_start, lengths)
+        within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        positions = first + within % np.repeat(self.segment_length, lengths)
+        per_category = np.bincount(self.segment_category, weights=lengths, minlength=self.positives.shape[0])
+        return positions, per_category.astype(np.int64)
+
+    def primary(self, counts: np.ndarray) -> float:
+        T, R, K = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), self.positives.shape[0]
+        positives = self.positives @ counts
+        positions, per_category = self._expanded(counts)
+        tp_all = np.cumsum(self.true_pos[:, positions], axis=1)
+        fp_all = np.cumsum(self.false_pos[:, positions], axis=1)
+        precision = -np.ones((T, R, K))
+        spacing = np.spacing(1)
+        end = 0
+        for k in range(K):
+            start, end = end, end + int(per_category[k])
+            npig = int(positives[k])
+            if npig == 0:
+                continue
+            if start == end:
+                precision[:, :, k] = 0
+                continue
+            before_tp = tp_all[:, start - 1: start] if start else 0
+            before_fp = fp_all[:, start - 1: start] if start else 0
+            tp_sum = (tp_all[:, start:end] - before_tp).astype(dtype=float)
+            fp_sum = (fp_all[:, start:end] - before_fp).astype(dtype=float)
+            rc = tp_sum / npig
+            pr = np.maximum.accumulate((tp_sum / (fp_sum + tp_sum + spacing))[:, ::-1], axis=1)[:, ::-1]
+            for t in range(T):
+                inds = np.searchsorted(rc[t], RECALL_THRESHOLDS, side="left")
+                inside = inds < end - start
+                q = np.zeros(R)
+                q[inside] = pr[t, inds[inside]]
+                precision[t, :, k] = q
+        defined = precision[precision > -1]
+        return -1.0 if len(defined) == 0 else float(np.mean(defined))
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """pycocotools' ``eval['precision']`` (T, R, K, A, M) and ``eval['recall']`` (T, K, A, M), and the stats."""
@@ -44,6 +111,7 @@ class Evaluation:
     precision: np.ndarray
     recall: np.ndarray
     stats: np.ndarray
+    resampler: PrimaryResampler
 
     def category_ap(self) -> np.ndarray:
         """AP at IoU .50:.95 per category (all areas, 100 detections); -1 where undefined."""
@@ -200,7 +268,12 @@ def evaluate(gt: Boxes, dt: Boxes, num_images: int, num_categories: int) -> Eval
                     q = np.zeros(R)
                     q[inside] = pr[t, inds[inside]]
                     precision[t, :, k, a, m] = q
-    return Evaluation(precision, recall, _summarize(precision, recall))
+    area_all = ~gt_ignored[0]
+    positives_per_image = np.bincount(gt.category[area_all].astype(np.int64) * num_images + gt.image[area_all],
+                                      minlength=K * num_images).reshape(K, num_images)
+    resampler = PrimaryResampler(true_pos[:, 0, by_score], false_pos[:, 0, by_score], kept.category[by_score],
+                                 kept.image[by_score], kept.score[by_score], positives_per_image)
+    return Evaluation(precision, recall, _summarize(precision, recall), resampler)
 
 
 def _summarize(precision: np.ndarray, recall: np.ndarray) -> np.ndarray:

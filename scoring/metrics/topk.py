@@ -7,6 +7,8 @@ from typing import Dict, Sequence, Tuple
 
 import numpy as np
 
+from scoring.resampling import Resampler
+
 
 @dataclass(frozen=True)
 class TopKScores:
@@ -37,13 +39,21 @@ class TopKAccuracy:
         self.predictions[index, : len(top)] = top
         self.seen[index] = True
 
+    def hits(self, k: int) -> np.ndarray:
+        """Whether each reference item has its class among its first ``k`` predictions."""
+        return (self.predictions[:, :k] == self.labels[:, None]).any(axis=1)
+
+    def resampler(self, k: int, per_class: bool) -> AccuracyResampler:
+        """Top-``k`` accuracy (averaged over classes if ``per_class``) on resamples of the items."""
+        return AccuracyResampler(self.hits(k), self.labels, per_class)
+
     def compute(self) -> TopKScores:
         """Accuracy for every k, overall and per class."""
         support = np.bincount(self.labels, minlength=self.num_classes)
         present = support > 0
         item, mean_class, per_class = {}, {}, {}
         for k in self.ks:
-            hits = (self.predictions[:, :k] == self.labels[:, None]).any(axis=1)
+            hits = self.hits(k)
             correct = np.bincount(self.labels, weights=hits, minlength=self.num_classes)
             accuracy = np.full(self.num_classes, np.nan)
             accuracy[present] = correct[present] / support[present]
@@ -51,3 +61,25 @@ class TopKAccuracy:
             mean_class[k] = float(accuracy[present].mean()) if present.any() else 0.0
             per_class[k] = accuracy
         return TopKScores(item, mean_class, per_class, int((~self.seen).sum()))
+
+
+class AccuracyResampler(Resampler):
+    """Top-k accuracy on a resample: over all items, or averaged over the classes the resample holds."""
+
+    def __init__(self, hits: np.ndarray, labels: np.ndarray, per_class: bool) -> None:
+        self.items = len(labels)
+        self.per_class = per_class
+        self.order = np.argsort(labels, kind="stable")
+        sorted_labels = labels[self.order]
+        self.class_starts = np.flatnonzero(np.concatenate([[True], sorted_labels[1:] != sorted_labels[:-1]]))
+        self.hits = hits[self.order].astype(np.int64)
+
+    def primary(self, counts: np.ndarray) -> float:
+        weights = counts[self.order]
+        correct = weights * self.hits
+        if not self.per_class:
+            return float(correct.sum() / weights.sum())
+        support = np.add.reduceat(weights, self.class_starts)
+        right = np.add.reduceat(correct, self.class_starts)
+        present = support > 0
+        return float((right[present] / support[present]).mean())
