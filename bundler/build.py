@@ -134,7 +134,7 @@ def _references(competition: Competition, explicit: Dict[int, Path], data: Dict[
     return folders
 
 
-def _problem_with(folder: Path, competition: Competition) -> Optional[str]:
+def reference_problem(folder: Path, competition: Competition) -> Optional[str]:
     """Why ``folder`` cannot be a reference of ``competition``, or None."""
     try:
         challenge, _ = load_reference(folder)
@@ -155,7 +155,7 @@ def check_overrides(competition: Competition, overrides: Dict[str, Path]) -> Dic
         if phase not in numbers:
             problems.append(f"--reference {phase}=...: no such phase; use a number 1..{len(phases)} or a phase name")
             continue
-        problem = _problem_with(folder, competition)
+        problem = reference_problem(folder, competition)
         if problem:
             problems.append(f"--reference {phase}={folder}: {problem}")
         explicit[numbers[phase]] = folder
@@ -179,7 +179,7 @@ def data_references(competition: Competition, data: Path) -> Dict[int, Path]:
                             f"--data needs it to pick reference/val or reference/test")
             continue
         folder = data / "reference" / phase.split
-        problem = _problem_with(folder, competition)
+        problem = reference_problem(folder, competition)
         if problem:
             problems.append(f"--data {data}: phase {number} ({phase.name}) scores {phase.split}, but {problem}")
         folders[number] = folder

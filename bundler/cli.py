@@ -16,6 +16,8 @@ from bundler.data.builder import build as build_data
 from bundler.data.engine import MANIFEST, DataError
 from bundler.event import EVENT_FILE, load_event
 from bundler.preview import write_preview
+from bundler.results.command import phase_reference, publish
+from bundler.results.rescore import default_workers
 from bundler.site import write_site
 from bundler.worker import run_phase
 
@@ -32,6 +34,8 @@ Build, check, try and preview competition bundles for CodaLab and Codabench.
   preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
   data NAME      turn the canonical dataset into public/, reference/ and manifest.json for NAME
   site           render the event page build/site/index.html and challenges.md from competitions/event.yaml
+  results NAME   after the close: rescore the final submissions, rank them with 95% intervals and ties,
+                 check the platform's scores, write build/NAME_results/results.{json,csv,html}
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
 """
@@ -80,6 +84,26 @@ def _parser() -> argparse.ArgumentParser:
     event = commands.add_parser("site", help="render the event page of all challenges from competitions/event.yaml")
     event.add_argument("--event", type=Path, default=EVENT_FILE, help="the event file (default competitions/event.yaml)")
     event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
+    event.add_argument("--results", type=Path, default=REPO / "build", metavar="DIR",
+                       help="where 'bundler results' wrote NAME_results/ (default build): final rankings shown from there")
+    final = commands.add_parser(
+        "results", help="rescore the final submissions: ranking, 95% intervals, ties, platform check",
+        description="Rescore every submission of a phase with the scoring program, rank them with 95% bootstrap "
+                    "intervals of the primary score and tie groups, compare with the platform's scores, and write "
+                    "results.json, results.csv and results.html. A second run over the same files is read from the "
+                    "cache in OUTPUT/.cache.")
+    final.add_argument("name", help="a folder of competitions/, e.g. detection")
+    final.add_argument("--submissions", type=Path, required=True, metavar="PATH",
+                       help="CodaLab's 'download leaderboard results' zip, or a folder of submission zips (name = entrant)")
+    source = final.add_mutually_exclusive_group(required=True)
+    source.add_argument("--reference", type=Path, metavar="DIR", help="the phase's reference folder")
+    source.add_argument("--data", type=Path, metavar="DIR", help="a 'bundler data' folder: the phase's split is used")
+    final.add_argument("--phase", type=int, help="phase number (default: the last)")
+    final.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="resamples of the test items (default 1000)")
+    final.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
+    final.add_argument("--workers", type=int, default=default_workers(), metavar="W",
+                       help=f"processes (default: the cores, {default_workers()})")
+    final.add_argument("--output", type=Path, help="the folder to write (default build/NAME_results)")
     lint = commands.add_parser("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
     lint.add_argument("bundle", type=Path)
     trial = commands.add_parser("try", help="score a submission with a bundle, as the platform's worker does")
@@ -137,9 +161,35 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _site(args: argparse.Namespace) -> int:
     folder = args.output or REPO / "build" / "site"
     event = load_event(args.event)
-    pages = write_site(event, folder)
+    pages = write_site(event, folder, args.results)
     print(f"wrote {', '.join(str(p) for p in pages)} ({len(event.competitions)} challenges, "
           f"open {event.opens.text} to {event.closes.text})")
+    return EXIT_OK
+
+
+def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.bootstrap < 0 or args.workers < 1:
+        parser.error("--bootstrap must be 0 or more and --workers 1 or more")
+    competition = load_competition(args.name)
+    number, phase, reference = phase_reference(competition, args.phase, args.reference, args.data)
+    output = (args.output or REPO / "build" / f"{args.name}_results").expanduser().resolve()
+    published = publish(competition, args.submissions.expanduser().resolve(), reference.expanduser().resolve(), phase,
+                        output, args.bootstrap, args.seed, args.workers)
+    primary = competition.challenge.primary
+    print(f"{competition.config.title}, phase {number} ({phase}): {primary.label}, {args.bootstrap} resamples, seed {args.seed}")
+    for ranked in published.ranked:
+        if ranked.rank is None:
+            continue
+        scores = ranked.scored.scores or {}
+        low, high = ranked.ci or (float("nan"), float("nan"))
+        tie = f"  tied with {', '.join(ranked.tied_with)}" if ranked.tied_with else ""
+        print(f"  {ranked.rank:>3}  {ranked.entry.entrant[:30]:<30}  {scores[primary.key]:.4f}  [{low:.4f}, {high:.4f}]{tie}")
+    for ranked in published.ranked:
+        for column, platform, ours in ranked.mismatches:
+            print(f"  platform disagrees: {ranked.entry.entrant}, {column}: platform {platform}, rescored {ours}")
+        if ranked.scored.error:
+            print(f"  invalid: {ranked.entry.entrant} ({ranked.entry.submission}): {ranked.scored.error}")
+    print(f"wrote {', '.join(str(path) for path in published.files)}")
     return EXIT_OK
 
 
@@ -191,6 +241,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             return _site(args)
         if args.command == "check":
             return _check(args)
+        if args.command == "results":
+            return _results(args, parser)
         return _try(args)
     except DataError as exc:
         for problem in exc.problems:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bundler.codalab import yaml_text
+from bundler.competition import ConfigError
 from bundler.event import Event
 from bundler.pages import templates
 from bundler.schema import Moment, Values
@@ -14,6 +16,7 @@ from bundler.zips import write_folder
 from scoring.challenge import Column
 
 OUTPUTS = ("index.html", "challenges.md")
+TOP = 10  # entries of a final ranking shown on the event page
 
 
 @dataclass
@@ -33,10 +36,41 @@ class ChallengeSection:
     logo: str
     url: Optional[str]
     widget: Optional[str]
+    ranking: List[Standing]
 
 
-def sections(event: Event) -> List[ChallengeSection]:
-    """One section per challenge, in the event file's order."""
+@dataclass
+class Standing:
+    """One line of a challenge's final ranking, from ``bundler results``' results.json."""
+
+    rank: int
+    entrant: str
+    team: Optional[str]
+    method: Optional[str]
+    score: float
+    ci: Optional[Tuple[float, float]]
+    tied: bool
+
+
+def final_ranking(name: str, results: Optional[Path]) -> List[Standing]:
+    """The top entries of ``results/<name>_results/results.json``; none before that file exists."""
+    if results is None:
+        return []
+    path = results / f"{name}_results" / "results.json"
+    if not path.is_file():
+        return []
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        primary = document["primary"]
+        return [Standing(int(e["rank"]), str(e["entrant"]), e.get("team"), e.get("method"), float(e["scores"][primary]),
+                         tuple(e["ci"]) if e.get("ci") else None, bool(e.get("tied_with")))
+                for e in document["entries"] if e.get("rank") is not None][:TOP]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError([f"{path}: not the results.json of 'bundler results' ({type(exc).__name__}: {exc})"]) from None
+
+
+def sections(event: Event, results: Optional[Path] = None) -> List[ChallengeSection]:
+    """One section per challenge, in the event file's order; with its final ranking where ``results`` holds one."""
     found = []
     for competition in event.competitions:
         config, challenge = competition.config, competition.challenge
@@ -44,24 +78,33 @@ def sections(event: Event) -> List[ChallengeSection]:
             competition.name, config.title, config.description, challenge.title, config.dataset or "see the competition",
             challenge.primary, [c.label for c in challenge.columns[1:]], challenge.submission_format, config.phases,
             config.end_date, f"{competition.name}{config.logo.suffix.lower()}", event.competition_url(competition),
-            event.leaderboard_widget(competition),
+            event.leaderboard_widget(competition), final_ranking(competition.name, results),
         ))
     return found
 
 
-def render(event: Event) -> Dict[str, str]:
+def _md_text(value: Any) -> str:
+    return str(value).replace("<", "&lt;").replace(">", "&gt;")
+
+
+def render(event: Event, results: Optional[Path] = None) -> Dict[str, str]:
     """File name -> text of the event page and its Markdown twin."""
     environment = templates()
     environment.filters["yaml_text"] = lambda value: yaml_text(str(value))
-    environment.filters["md_text"] = lambda value: str(value).replace("<", "&lt;").replace(">", "&gt;")
+    environment.filters["md_text"] = _md_text
+    environment.filters["md_cell"] = lambda value: _md_text(value).replace("|", "\\|")
     values: Dict[str, Any] = {"event": event.config, "dates": event.dates, "opens": event.opens,
-                              "closes": event.closes, "challenges": sections(event)}
+                              "closes": event.closes, "challenges": sections(event, results)}
     return {name: environment.get_template(f"site{Path(name).suffix}").render(**values) for name in OUTPUTS}
 
 
-def write_site(event: Event, folder: Path) -> List[Path]:
-    """Write the pages and the challenges' logos into ``folder`` (replaced whole); return the pages."""
-    files = {name: text.encode() for name, text in render(event).items()}
+def write_site(event: Event, folder: Path, results: Optional[Path] = None) -> List[Path]:
+    """Write the pages and the challenges' logos into ``folder`` (replaced whole); return the pages.
+
+    ``results`` is where ``bundler results`` wrote ``<name>_results/``: each challenge with a results.json there
+    shows its final ranking.
+    """
+    files = {name: text.encode() for name, text in render(event, results).items()}
     for competition in event.competitions:
         logo = competition.config.logo
         files[f"{competition.name}{logo.suffix.lower()}"] = logo.read_bytes()

@@ -7,6 +7,7 @@ and peak resident memory of that process. ``python tests/bench.py [CASE ...]`` r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -34,7 +35,23 @@ def measure(command: Command, cwd: Path) -> Tuple[float, float]:
     return seconds, usage.ru_maxrss / 1024
 
 
+def prepare(name: str, folder: Path) -> List[Tuple[str, Command]]:
+    """Generate a case's data in a process of its own, so that this one stays small.
+
+    A child's peak memory counts its parent's at the moment it was started (the high-water mark
+    survives exec): generating gigabytes here would show up in every measurement after it.
+    """
+    done = subprocess.run([sys.executable, __file__, "--prepare", name, str(folder)], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"generating {name} failed:\n{done.stderr}")
+    sys.stderr.write(done.stderr)
+    return [(label, command) for label, command in json.loads(done.stdout)]
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--prepare"]:
+        print(json.dumps(bench_cases.CASES[sys.argv[2]](Path(sys.argv[3]))))
+        return
     cases: Dict[str, Callable[[Path], List[Tuple[str, Command]]]] = bench_cases.CASES
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cases", nargs="*", metavar="CASE", help=f"cases to run (default: all of {', '.join(cases)})")
@@ -46,7 +63,7 @@ def main() -> None:
     for name in chosen:
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
             print(f"{name}: generating data ...", file=sys.stderr, flush=True)
-            for label, command in cases[name](Path(folder)):
+            for label, command in prepare(name, Path(folder)):
                 print(f"{name}: running {label} ...", file=sys.stderr, flush=True)
                 seconds, mib = measure(command, Path(folder))
                 rows.append((name, label, seconds, mib))
@@ -54,6 +71,23 @@ def main() -> None:
     print(f"\n{'case':<15} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
     for name, label, seconds, mib in rows:
         print(f"{name:<15} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
+    print_results_costs(rows)
+
+
+def print_results_costs(rows: List[Tuple[str, str, float, float]]) -> None:
+    """For ``bundler results``: its time as a multiple of one score.py run, and the naive cost beside it."""
+    one_run = {name: seconds for name, label, seconds, _ in rows if label == "vipriors-bench"}
+    lines = []
+    for name, label, seconds, _ in rows:
+        if label == bench_cases.RESULTS_LABEL and name in one_run:
+            ratio, target = seconds / one_run[name], bench_cases.TARGETS[name]
+            naive = bench_cases.RESAMPLES * one_run[name]
+            verdict = "within" if ratio <= target else "OVER"
+            lines.append(f"{name:<15} {seconds:>9.2f} s = {ratio:5.2f} x one score.py run ({verdict} the target of "
+                         f"{target} x); naive, {bench_cases.RESAMPLES} full evaluations: {naive:,.0f} s")
+    if lines:
+        print("\nbundler results (rescoring, then the bootstrap intervals):")
+        print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,20 @@ def ours(reference: Path, submission: Path, output: Path) -> Command:
             "--output", str(output), "--quiet"]
 
 
+RESAMPLES = 1000
+RESULTS_LABEL = f"bundler results, B={RESAMPLES}"
+TARGETS = {"detection": 10, "segmentation": 2}  # results may take at most this many times one score.py run
+
+
+def results_row(name: str, reference: Path, submission: Path, folder: Path) -> Tuple[str, Command]:
+    """``bundler results`` on a folder holding the one submission, with B resamples on every core."""
+    entries = folder / "entries"
+    entries.mkdir()
+    (entries / "team.zip").hardlink_to(submission)
+    return RESULTS_LABEL, [sys.executable, "-m", "bundler", "results", name, "--submissions", str(entries), "--reference",
+                           str(reference), "--bootstrap", str(RESAMPLES), "--output", str(folder / "results")]
+
+
 def snippet(code: str, *args: object) -> Command:
     """A command running a Python snippet with this interpreter."""
     return [sys.executable, "-c", textwrap.dedent(code), *map(str, args)]
@@ -148,6 +162,7 @@ def segmentation(folder: Path) -> List[Tuple[str, Command]]:
         ("vipriors-bench", ours(ref, sub, folder / "out")),
         ("cityscapesScripts", snippet(CITYSCAPES, ref, folder / "pred")),
         ("decode only (floor)", snippet(DECODE_ONLY, ref, sub)),
+        results_row("segmentation", ref, sub, folder),
     ]
 
 
@@ -183,6 +198,7 @@ def detection(folder: Path) -> List[Tuple[str, Command]]:
         ("vipriors-bench", ours(ref, sub, folder / "out")),
         ("pycocotools", snippet(COCO_EVAL, ref / "annotations.json", sub, "pycocotools")),
         ("faster-coco-eval", snippet(COCO_EVAL, ref / "annotations.json", sub, "faster-coco-eval")),
+        results_row("detection", ref, sub, folder),
     ]
 
 

@@ -86,3 +86,23 @@ def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path)
     assert visit.problems == [] and len(visit.images) == len(event.competitions)
     for moment, what in event.dates:
         assert f"{moment.text}\t{what}" in visit.text
+
+
+def test_the_results_page_renders_every_entry_with_its_interval_and_the_invalid_ones(browser, tmp_path):
+    from bundler.results.command import publish
+    from tests.test_results import classification_reference, csv_submission
+
+    labels = [i % 10 for i in range(100)]
+    reference = classification_reference(tmp_path / "ref", labels)
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    csv_submission(folder / "first.zip", labels)
+    csv_submission(folder / "second.zip", [0] * 100)
+    write_zip(folder / "<img src=x onerror=alert(1)>.zip", {"p.csv": "nonsense"})
+    published = publish(load_competition("classification"), folder, reference, "Test", tmp_path / "out", 50, 0, 1)
+    with serve(tmp_path / "out") as url:
+        visit = browser.visit(url + "results.html", tmp_path / "results.png")
+    assert visit.problems == [] and visit.svg == 2  # one interval bar per ranked entry
+    for ranked in published.ranked:
+        assert ranked.entry.entrant in visit.text
+    assert "1.0000 – 1.0000" in visit.text and "Invalid submissions" in visit.text and "<img src=x" in visit.text

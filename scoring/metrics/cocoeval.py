@@ -39,6 +39,9 @@ class Boxes:
     score: np.ndarray  # detections' scores; unused for ground truth
 
 
+Events = Tuple[np.ndarray, ...]  # (threshold, segment, offset in segment, image, category) per event
+
+
 class PrimaryResampler(Resampler):
     """AP at IoU .50:.95 (all areas, 100 detections) on a resample of the images, from the matches of one evaluation.
 
@@ -46,62 +49,98 @@ class PrimaryResampler(Resampler):
     image's detections and ground truth counted as often as the image is drawn. A drawn image's copies follow
     it at once, as if it were repeated under consecutive ids: within a run of equal scores, the copies of one
     image's detections come one block after the other, as pycocotools orders them.
+
+    The accumulation is computed sparsely: a precision-recall curve only rises at a true positive, so the
+    interpolated precision at each recall threshold is read at the true positives alone, each with the count of
+    non-ignored detections before it. A resample costs the number of segments plus the number of true positives
+    and ignored detections, not thresholds times detections.
     """
 
     def __init__(self, true_pos: np.ndarray, false_pos: np.ndarray, category: np.ndarray, image: np.ndarray,
                  score: np.ndarray, positives: np.ndarray) -> None:
         self.items = positives.shape[1]
-        self.true_pos, self.false_pos = true_pos, false_pos  # (T, D) in accumulation order
         self.positives = positives  # (K, images): non-ignored ground truth per category and image
-        new = np.ones(len(score), dtype=bool)
+        new = np.ones(len(score), dtype=bool)  # a segment: detections of one category, score and image, in a row
         new[1:] = (category[1:] != category[:-1]) | (score[1:] != score[:-1]) | (image[1:] != image[:-1])
-        self.segment_start = np.flatnonzero(new)
-        self.segment_length = np.diff(np.append(self.segment_start, len(score)))
-        self.segment_image = image[self.segment_start]
-        self.segment_category = category[self.segment_start]
+        segment_start = np.flatnonzero(new)
+        self.segment_length = np.diff(np.append(segment_start, len(score)))
+        self.segment_image = image[segment_start]
+        self.segment_category = category[segment_start]
+        segment_of = np.cumsum(new) - 1
+        offset = np.arange(len(score)) - segment_start[segment_of]
 
-    def _expanded(self, counts: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
-        """Positions of the detections in the resample's accumulation order, and how many per category."""
-        copies = counts[self.segment_image]
-        lengths = self.segment_length * copies
-        total = int(lengths.sum())
-        first = np.repeat(self.segment_start, lengths)
-        within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        positions = first + within % np.repeat(self.segment_length, lengths)
-        per_category = np.bincount(self.segment_category, weights=lengths, minlength=self.positives.shape[0])
-        return positions, per_category.astype(np.int64)
+        def events(mask: np.ndarray) -> Events:
+            threshold, detection = np.nonzero(mask)
+            return threshold, segment_of[detection], offset[detection], image[detection], category[detection]
+
+        self.hits = events(true_pos)  # (T, D) in accumulation order
+        self.ignored = events(~(true_pos | false_pos))
+
+    def _occurrences(self, events: Events, counts: np.ndarray, segment_at: np.ndarray, stride: int
+                     ) -> Tuple[np.ndarray, ...]:
+        """Every copy of every event in the resample: (threshold, position, category), by threshold then position."""
+        threshold, segment, offset, image, category = events
+        copies = counts[image]
+        event = np.repeat(np.arange(len(threshold)), copies)
+        copy = np.arange(len(event)) - np.repeat(np.cumsum(copies) - copies, copies)
+        segment = segment[event]
+        position = segment_at[segment] + copy * self.segment_length[segment] + offset[event]
+        threshold, category = threshold[event], category[event]
+        # nearly sorted already: only the copies of segments of several detections move
+        order = np.argsort(threshold * stride + position, kind="stable")
+        return threshold[order], position[order], category[order]
 
     def primary(self, counts: np.ndarray) -> float:
         T, R, K = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), self.positives.shape[0]
         positives = self.positives @ counts
-        positions, per_category = self._expanded(counts)
-        tp_all = np.cumsum(self.true_pos[:, positions], axis=1)
-        fp_all = np.cumsum(self.false_pos[:, positions], axis=1)
-        precision = -np.ones((T, R, K))
-        spacing = np.spacing(1)
-        end = 0
-        for k in range(K):
-            start, end = end, end + int(per_category[k])
-            npig = int(positives[k])
-            if npig == 0:
-                continue
-            if start == end:
-                precision[:, :, k] = 0
-                continue
-            before_tp = tp_all[:, start - 1: start] if start else 0
-            before_fp = fp_all[:, start - 1: start] if start else 0
-            tp_sum = (tp_all[:, start:end] - before_tp).astype(dtype=float)
-            fp_sum = (fp_all[:, start:end] - before_fp).astype(dtype=float)
-            rc = tp_sum / npig
-            pr = np.maximum.accumulate((tp_sum / (fp_sum + tp_sum + spacing))[:, ::-1], axis=1)[:, ::-1]
-            for t in range(T):
-                inds = np.searchsorted(rc[t], RECALL_THRESHOLDS, side="left")
-                inside = inds < end - start
-                q = np.zeros(R)
-                q[inside] = pr[t, inds[inside]]
-                precision[t, :, k] = q
+        lengths = self.segment_length * counts[self.segment_image]
+        segment_at = np.cumsum(lengths) - lengths  # where each segment's copies start in the resample's order
+        per_category = np.bincount(self.segment_category, weights=lengths, minlength=K).astype(np.int64)
+        category_at = np.cumsum(per_category) - per_category
+        stride = int(lengths.sum()) + 1
+        precision = np.where(positives > 0, 0.0, -1.0)[None, None, :].repeat(T, axis=0).repeat(R, axis=1)
+        hit_t, hit_at, hit_k = self._occurrences(self.hits, counts, segment_at, stride)
+        if len(hit_t):
+            ignored_t, ignored_at, _ = self._occurrences(self.ignored, counts, segment_at, stride)
+            ignored_key = ignored_t * stride + ignored_at
+            group = hit_t * K + hit_k  # (threshold, category), ascending
+            starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))
+            ends = np.append(starts[1:], len(group))
+            tp_sum = np.arange(len(group)) - np.repeat(starts, ends - starts) + 1
+            ignored_before = (np.searchsorted(ignored_key, hit_t * stride + hit_at, side="right")
+                              - np.searchsorted(ignored_key, hit_t * stride + category_at[hit_k]))
+            fp_sum = hit_at - category_at[hit_k] + 1 - ignored_before - tp_sum
+            tp_sum, fp_sum = tp_sum.astype(dtype=float), fp_sum.astype(dtype=float)
+            pr = tp_sum / (fp_sum + tp_sum + np.spacing(1))
+            present = group[starts]
+            rank = _first_reaching(positives[present % K], ends - starts)  # 1-based, per group and threshold
+            inside = rank <= (ends - starts)[:, None]
+            found = starts[:, None] + np.minimum(rank, (ends - starts)[:, None]) - 1
+            q = np.where(inside, _suffix_max_at(pr, found, ends), 0.0)
+            precision[present // K, :, present % K] = q
         defined = precision[precision > -1]
         return -1.0 if len(defined) == 0 else float(np.mean(defined))
+
+
+def _first_reaching(npig: np.ndarray, hits: np.ndarray) -> np.ndarray:
+    """Per group and recall threshold r: the first i in 1.. with ``i / npig >= r``, as pycocotools' float division says.
+
+    With i true positives the recall is i / npig, so the first position whose recall reaches r is the i-th hit.
+    A rank above ``hits`` means the curve never reaches r.
+    """
+    npig = npig.astype(float)[:, None]
+    rank = np.maximum(np.ceil(RECALL_THRESHOLDS[None, :] * npig), 1.0)
+    for _ in range(2):  # the product may round across an integer: settle on the exact comparison
+        rank = np.where((rank > 1) & ((rank - 1) / npig >= RECALL_THRESHOLDS), rank - 1, rank)
+        rank = np.where(rank / npig < RECALL_THRESHOLDS, rank + 1, rank)
+    return rank.astype(np.int64)
+
+
+def _suffix_max_at(values: np.ndarray, found: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """``max(values[f:end])`` for every ``f`` of ``found`` (groups by row, non-decreasing, each row ending at ``ends``)."""
+    bounds = np.concatenate([found, ends[:, None]], axis=1).ravel()
+    pieces = np.maximum.reduceat(np.append(values, -1.0), bounds).reshape(found.shape[0], -1)[:, :-1]
+    return np.maximum.accumulate(pieces[:, ::-1], axis=1)[:, ::-1]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,60 @@
+"""``bundler results``: from the platform's final submissions to results.json, results.csv and results.html."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List, Optional
+
+from bundler.build import data_references, reference_problem
+from bundler.competition import Competition, ConfigError
+from bundler.results.entries import EntriesError, read_entries, remove_work
+from bundler.results.outputs import Run, write_results
+from bundler.results.ranking import Ranked, rank
+from bundler.results.rescore import Cache, rescore
+
+
+@dataclass
+class Published:
+    """What a results run wrote, and the ranking."""
+
+    files: List[Path]
+    ranked: List[Ranked]
+    phase: str
+
+
+def phase_reference(competition: Competition, phase: Optional[int], reference: Optional[Path], data: Optional[Path]
+                    ) -> tuple:
+    """The phase's number and name, and the reference folder to rescore against (--reference, or --data's split)."""
+    phases = competition.config.phases
+    number = phase or len(phases)
+    if not 1 <= number <= len(phases):
+        raise ConfigError([f"--phase {number}: {competition.name} has phases 1..{len(phases)}"])
+    if reference is None:
+        assert data is not None
+        reference = data_references(competition, data)[number]
+    problem = reference_problem(reference, competition)
+    if problem:
+        raise ConfigError([f"{reference}: {problem}"])
+    return number, phases[number - 1].name, reference
+
+
+def publish(competition: Competition, submissions: Path, reference: Path, phase_name: str, output: Path,
+            bootstrap: int, seed: int, workers: int) -> Published:
+    """Rescore every submission, rank with intervals and ties, and write the three results files to ``output``."""
+    work = output / ".work"
+    remove_work(work)  # left by an interrupted run
+    try:
+        entries = read_entries(submissions, work, competition.challenge.max_submission_bytes)
+    except EntriesError as exc:
+        raise ConfigError([str(exc)]) from None
+    if not entries:
+        raise ConfigError([f"{submissions}: no submission found (a folder of .zip files, or CodaLab's results zip)"])
+    try:
+        scored = rescore(entries, reference, bootstrap, seed, workers, Cache(output / ".cache", reference))
+    finally:
+        remove_work(work)
+    columns = competition.challenge.columns
+    ranked = rank(entries, scored, columns)
+    run = Run(competition.name, competition.config.title, phase_name, str(reference), bootstrap, seed)
+    return Published(write_results(output, run, ranked, columns), ranked, phase_name)
