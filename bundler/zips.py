@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import shutil
@@ -36,6 +37,15 @@ def folder_files(folder: Path, prefix: str = "", suffixes: tuple = ()) -> Dict[s
         if path.is_file() and not path.is_symlink() and (not suffixes or path.suffix in suffixes):
             files[prefix + relative.as_posix()] = path.read_bytes()
     return files
+
+
+def sha256(path: Path) -> str:
+    """The SHA-256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def write_atomically(path: Path, data: bytes) -> None:

@@ -11,7 +11,8 @@ import pytest
 
 from bundler.cli import main
 from bundler.data.builder import Selection, build, builders
-from bundler.data.engine import MANIFEST, MARKER, DataError, sha256
+from bundler.data.engine import MANIFEST, MARKER, DataError
+from bundler.zips import sha256
 from scoring.challenge import load_reference
 from tests import fake_datasets as fake
 from tests.fake_datasets import SMALL, make

@@ -10,7 +10,6 @@ carries a marker naming what built it; a non-empty folder without that marker is
 from __future__ import annotations
 
 import gzip
-import hashlib
 import json
 import os
 import shutil
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from bundler.competition import COMPETITIONS
+from bundler.zips import sha256
 from scoring.progress import progress
 
 MARKER = ".vipriors-data.json"
@@ -126,14 +126,6 @@ def check_sources(paths: Iterable[Path], what: str = "source") -> None:
             problems.append(f"corrupt {what} file: {path} is not a {path.suffix.lstrip('.').upper()} file")
     if problems:
         raise DataError(problems + [f"{len(problems)} source problem(s); nothing was written"])
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _same(dest: Path, item: Item) -> bool:

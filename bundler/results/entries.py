@@ -13,7 +13,6 @@ CodaLab's export holds, per leaderboard entry, ``<user> - <n> submission.zip`` (
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import io
 import re
 import shutil
@@ -215,15 +214,6 @@ def read_entries(path: Path, work: Path, max_bytes: int) -> List[Entry]:
     if path.is_file():
         return from_codalab_export(path, work, max_bytes)
     raise EntriesError(f"{path}: not found; give CodaLab's results zip or a folder of submission zips")
-
-
-def file_digest(path: Path) -> str:
-    """The SHA-256 of a file."""
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def remove_work(work: Path) -> None:

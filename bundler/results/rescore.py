@@ -18,8 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from bundler.results.entries import Entry, file_digest
-from bundler.zips import write_atomically
+from bundler.results.entries import Entry
+from bundler.zips import sha256, write_atomically
 from scoring.cli import one_line, score_submission
 from scoring.errors import SubmissionError
 from scoring.progress import progress
@@ -41,7 +41,7 @@ def folder_digest(folder: Path) -> str:
     """A hash of every file below ``folder``, with its relative path."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(f"{path.relative_to(folder).as_posix()}\0{file_digest(path)}\0".encode())
+        digest.update(f"{path.relative_to(folder).as_posix()}\0{sha256(path)}\0".encode())
     return digest.hexdigest()
 
 
@@ -53,7 +53,7 @@ class Cache:
         self.context = f"{folder_digest(reference)}:{folder_digest(SCORING)}"
 
     def key(self, submission: Path) -> str:
-        return hashlib.sha256(f"{file_digest(submission)}:{self.context}".encode()).hexdigest()
+        return hashlib.sha256(f"{sha256(submission)}:{self.context}".encode()).hexdigest()
 
     def scores(self, key: str) -> Optional[Scored]:
         path = self.folder / f"{key}.json"
