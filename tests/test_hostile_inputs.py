@@ -249,17 +249,19 @@ def test_a_png_header_claiming_huge_dimensions_is_refused_before_decoding(refere
 # --- the organiser's reference files -------------------------------------------------------------
 
 REFERENCE_FILES = {"classification": "labels.csv", "action-recognition": "labels.txt", "detection": "annotations.json"}
+LABEL_FREE_FILES = {"classification": "images.txt", "action-recognition": "clips.txt", "detection": "annotations.json",
+                    "segmentation": "images.json"}
 
 
-@given(task=st.sampled_from(sorted(REFERENCE_FILES)), info=st.binary(max_size=60) | JSON_VALUES.map(json_text),
-       content=st.binary(max_size=300) | JSON_VALUES.map(json_text), keep_info=st.booleans())
-def test_any_reference_files_give_a_score_or_one_error_line(references, task, info, content, keep_info):
+@given(task=st.sampled_from(sorted(LABEL_FREE_FILES)), info=st.binary(max_size=60) | JSON_VALUES.map(json_text),
+       content=st.binary(max_size=300) | JSON_VALUES.map(json_text), keep_info=st.booleans(), labels=st.booleans())
+def test_any_reference_files_give_a_score_or_one_error_line(references, task, info, content, keep_info, labels):
     with tempfile.TemporaryDirectory() as folder:
         reference = Path(folder) / "ref"
         reference.mkdir()
-        reference_info = json.dumps({"task": task}).encode() if keep_info else info
+        reference_info = json.dumps({"task": task, "labels": labels}).encode() if keep_info else info
         (reference / "reference.json").write_bytes(reference_info)
-        (reference / REFERENCE_FILES[task]).write_bytes(content)
+        (reference / (REFERENCE_FILES.get(task, "x") if labels else LABEL_FREE_FILES[task])).write_bytes(content)
         submission = Path(folder) / "s.csv"
         submission.write_bytes(b"Image IDs,Predictions\n")
         clean_outcome(score("--reference", reference, submission), allowed=(0, 1, 2))
