@@ -5,7 +5,8 @@ the logo, the starting kit, public data (nested zips opened). Two tests:
 
 - a public file that is a copy of a reference file (other than reference.json and tiny files);
 - a sample submission in the starting kit that scores clearly better, against a phase's reference,
-  than random predictions for the same items do: it was made from the labels.
+  than random predictions for the same items do (the challenge's own sample, drawn from the
+  reference's label-free view with other seeds): it was made from the labels.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set, Tuple
 
+from bundler.zips import write_folder, zip_bytes
 from scoring.challenge import Challenge, has_labels, load_reference, read_reference_info
 from scoring.cli import score_submission
 from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.submission import ZIP_ERRORS
 
 SMALL = 64  # bytes: a file this short (a header, an empty list) proves nothing
 MARGIN = 0.05  # how far above the best random sample a kit sample may score before it is a leak
@@ -35,7 +38,7 @@ def _files(name: str, data: bytes, depth: int = 0) -> Iterator[Tuple[str, bytes]
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             inner = [(info.filename, archive.read(info)) for info in archive.infolist() if not info.is_dir()]
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, RuntimeError):
+    except ZIP_ERRORS:
         return
     for member, content in inner:
         yield from _files(f"{name}/{member}", content, depth + 1)
@@ -61,8 +64,7 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
     for name in archive.namelist():
         if name.endswith("/"):
             continue
-        owner = next((member for member in references if _under(name, member)), None)
-        if owner is not None:
+        if any(_under(name, member) for member in references):
             secret.update(_files(name, archive.read(name)))
         elif not any(_under(name, member) for member in private):
             public.update(_files(name, archive.read(name)))
@@ -72,7 +74,7 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
                 for name, data in sorted(public.items()) if hashlib.sha256(data).digest() in digests]
     samples = {name: data for name, data in public.items() if name.endswith("sample_submission.zip")}
     for member in sorted(references):
-        files = {name[len(member.rstrip("/")) + 1:] if name != member else name: data for name, data in secret.items()
+        files = {name[len(member.rstrip("/")) + 1:]: data for name, data in secret.items()
                  if _under(name, member) and name != member}
         for sample, data in samples.items():
             problem = _sample_beats_chance(sample, data, member, files)
@@ -98,7 +100,10 @@ def _sample_beats_chance(sample: str, data: bytes, member: str, files: Dict[str,
             ours = _primary(challenge, folder, Path(scratch) / "sample.zip", data)
         except (ReferenceDataError, SubmissionError):
             return ""  # not our format, or a sample of another phase's items: nothing to compare
-        chance = max(_random_score(challenge, reference, folder, Path(scratch), seed) for seed in BASELINE_SEEDS)
+        write_folder(Path(scratch) / "label_free", challenge.label_free_files(reference))
+        _, public = load_reference(Path(scratch) / "label_free")
+        chance = max(_primary(challenge, folder, Path(scratch) / f"random_{seed}.zip",
+                              zip_bytes(challenge.sample_submission(public, seed))) for seed in BASELINE_SEEDS)
     if ours > chance + MARGIN:
         column = challenge.primary
         return (f"{sample} scores {column.label} {ours:.4f} against {member}, far above random predictions for the same "
@@ -111,18 +116,3 @@ def _primary(challenge: Challenge, folder: Path, path: Path, data: bytes) -> flo
     _, result = score_submission(folder, path)
     value = result.scores[challenge.primary.key]
     return value if challenge.primary.sort == "desc" else -value
-
-
-def _random_score(challenge: Challenge, reference: Any, folder: Path, scratch: Path, seed: int) -> float:
-    """The primary score of random predictions made from the reference's label-free view."""
-    label_free = scratch / f"label_free_{seed}"
-    label_free.mkdir()
-    for name, content in challenge.label_free_files(reference).items():
-        (label_free / name).write_bytes(content)
-    _, public = load_reference(label_free)
-    files = challenge.sample_submission(public, seed)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return _primary(challenge, folder, scratch / f"random_{seed}.zip", buffer.getvalue())

@@ -18,8 +18,7 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 import numpy as np
 
 from scoring import report
-from scoring.challenge import REFERENCE_INFO as REFERENCE_FILE
-from scoring.challenge import Challenge, Section, has_labels, optional_int
+from scoring.challenge import REFERENCE_INFO, Challenge, Section, has_labels, optional_int
 from scoring.errors import ReferenceDataError, SubmissionError, quote
 from scoring.limits import LIMITS
 from scoring.metrics.topk import TopKAccuracy, TopKScores
@@ -182,7 +181,7 @@ class RankedListChallenge(Challenge):
         return RankedReference(ids, labels, self.first_class, num_classes, read_class_names(folder, num_classes))
 
     def label_free_files(self, reference: RankedReference) -> Dict[str, bytes]:
-        return {REFERENCE_FILE: self.reference_info(labels=False, num_classes=reference.num_classes),
+        return {REFERENCE_INFO: self.reference_info(labels=False, num_classes=reference.num_classes),
                 self.items_file: "".join(f"{item}\n" for item in reference.ids).encode()}
 
 
