@@ -171,7 +171,8 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.bootstrap < 0 or args.workers < 1:
         parser.error("--bootstrap must be 0 or more and --workers 1 or more")
     competition = load_competition(args.name)
-    number, phase, reference = phase_reference(competition, args.phase, args.reference, args.data)
+    data = args.data.expanduser().resolve() if args.data else None
+    number, phase, reference = phase_reference(competition, args.phase, args.reference, data)
     output = (args.output or REPO / "build" / f"{args.name}_results").expanduser().resolve()
     published = publish(competition, args.submissions.expanduser().resolve(), reference.expanduser().resolve(), phase,
                         output, args.bootstrap, args.seed, args.workers)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 from bundler.build import data_references, reference_problem
 from bundler.competition import Competition, ConfigError
@@ -20,11 +20,10 @@ class Published:
 
     files: List[Path]
     ranked: List[Ranked]
-    phase: str
 
 
 def phase_reference(competition: Competition, phase: Optional[int], reference: Optional[Path], data: Optional[Path]
-                    ) -> tuple:
+                    ) -> Tuple[int, str, Path]:
     """The phase's number and name, and the reference folder to rescore against (--reference, or --data's split)."""
     phases = competition.config.phases
     number = phase or len(phases)
@@ -57,4 +56,4 @@ def publish(competition: Competition, submissions: Path, reference: Path, phase_
     columns = competition.challenge.columns
     ranked = rank(entries, scored, columns)
     run = Run(competition.name, competition.config.title, phase_name, str(reference), bootstrap, seed)
-    return Published(write_results(output, run, ranked, columns), ranked, phase_name)
+    return Published(write_results(output, run, ranked, columns), ranked)

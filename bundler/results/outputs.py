@@ -83,7 +83,7 @@ def results_html(run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) ->
              "bar": (position(r.ci[0]), position(r.ci[1]), position(r.scored.scores[columns[0].key]))
              if r.ci and scale and r.scored.scores else None} for r in ranked]
     return templates().get_template("results.html").render(
-        run=run, rows=rows, columns=columns, primary=columns[0], scale=scale, level=int(LEVEL * 100),
+        run=run, rows=rows, columns=columns, primary=columns[0], level=int(LEVEL * 100),
         mismatched=[r for r in ranked if r.mismatches], invalid=[r for r in ranked if r.scored.error])
 
 

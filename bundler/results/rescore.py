@@ -123,7 +123,7 @@ def rescore(entries: List[Entry], reference: Path, bootstrap: int, seed: int, wo
             results[i] = cached if cached.primaries is not None else None
     todo = [i for i in keys if results[i] is None]
     if not todo:
-        return [r for r in results if r is not None]
+        return _complete(results)
     pool: Executor = _Inline() if workers <= 1 else ProcessPoolExecutor(max_workers=workers)
     with pool:
         scored = _wait([pool.submit(_score, reference, entries[i].path) for i in todo], "rescoring")
@@ -143,7 +143,13 @@ def rescore(entries: List[Entry], reference: Path, bootstrap: int, seed: int, wo
         if found:
             result.primaries = np.concatenate(found)
         cache.store(keys[i], result, bootstrap, seed)
-    return [r for r in results if r is not None]
+    return _complete(results)
+
+
+def _complete(results: List[Optional[Scored]]) -> List[Scored]:
+    """The results, every entry having one (so the list stays aligned with the entries)."""
+    assert all(result is not None for result in results)
+    return [result for result in results if result is not None]
 
 
 def default_workers() -> int:
