@@ -8,18 +8,18 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bundler.build import PLATFORMS, build, default_output
-from bundler.check import check_bundle
-from bundler.competition import REPO, ConfigError, load_competition
+from bundler.bundles.build import PLATFORMS, build, default_output
+from bundler.config.competition import REPO, ConfigError, load_competition
+from bundler.config.event import EVENT_FILE, load_event
 from bundler.data.builder import EDITIONS, Selection, builders
 from bundler.data.builder import build as build_data
 from bundler.data.engine import MANIFEST, DataError
-from bundler.event import EVENT_FILE, load_event
-from bundler.preview import write_preview
+from bundler.pages.preview import write_preview
+from bundler.pages.site import write_site
+from bundler.platforms.check import check_bundle
+from bundler.platforms.worker import run_phase
 from bundler.results.command import phase_reference, publish
 from bundler.results.rescore import default_workers
-from bundler.site import write_site
-from bundler.worker import run_phase
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 

@@ -4,7 +4,7 @@ import os
 import pytest
 from hypothesis import HealthCheck, settings
 
-from bundler.competition import COMPETITIONS
+from bundler.config.competition import COMPETITIONS
 from tests.helpers import SHARED_DATA, SHIPPED_2020
 
 # Property-based tests: a bounded, repeatable budget in `make test`; `make fuzz` explores far longer.

@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bundler.build import build
-from bundler.check import check_bundle
+from bundler.bundles.build import build
 from bundler.cli import main
-from bundler.competition import COMPETITIONS, ConfigError, load_competition
-from bundler.worker import run_phase
+from bundler.config.competition import COMPETITIONS, ConfigError, load_competition
+from bundler.platforms.check import check_bundle
+from bundler.platforms.worker import run_phase
 from scoring.challenge import challenges
 from tests.helpers import write_zip
 
@@ -167,7 +167,7 @@ def test_phase_dates_appear_in_the_bundle_exactly_as_edited(tmp_path):
 
 def test_an_invalid_config_writes_nothing_and_leaves_an_existing_bundle_untouched(tmp_path, monkeypatch, capsys):
     folder = copy_competition(tmp_path)
-    monkeypatch.setattr("bundler.competition.COMPETITIONS", tmp_path)
+    monkeypatch.setattr("bundler.config.competition.COMPETITIONS", tmp_path)
     output = tmp_path / "out.zip"
     output.write_bytes(b"previous bundle")
     edit(folder, "max_submissions: 100", "max_submissions: -3")

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bundler.build import build, default_output
-from bundler.check import check_bundle
-from bundler.competition import load_competition
-from bundler.worker import run_phase
+from bundler.bundles.build import build, default_output
+from bundler.config.competition import load_competition
+from bundler.platforms.check import check_bundle
+from bundler.platforms.worker import run_phase
 from tests.helpers import write_zip
 from tests.test_bundler import copy_competition, edit, problems_of
 

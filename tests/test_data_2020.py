@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from bundler.competition import COMPETITIONS
+from bundler.config.competition import COMPETITIONS
 from bundler.data.builder import Selection, build, builders
 from tests import fake_datasets as fake
 from tests.helpers import SHIPPED_2020

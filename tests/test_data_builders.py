@@ -9,10 +9,10 @@ from typing import Dict, Tuple
 
 import pytest
 
+from bundler.bundles.zips import sha256
 from bundler.cli import main
 from bundler.data.builder import Selection, build, builders
 from bundler.data.engine import MANIFEST, MARKER, DataError
-from bundler.zips import sha256
 from scoring.challenge import load_reference
 from tests import fake_datasets as fake
 from tests.fake_datasets import SMALL, make

@@ -16,11 +16,11 @@ from typing import Callable, Dict, Tuple
 
 import pytest
 
-from bundler.build import build
-from bundler.check import check_bundle
+from bundler.bundles.build import build
 from bundler.cli import main
-from bundler.competition import load_competition
-from bundler.worker import run_phase
+from bundler.config.competition import load_competition
+from bundler.platforms.check import check_bundle
+from bundler.platforms.worker import run_phase
 from tests.fake_datasets import make
 from tests.helpers import write_zip
 

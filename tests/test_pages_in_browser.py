@@ -13,10 +13,10 @@ import os
 
 import pytest
 
-from bundler.competition import load_competition
-from bundler.event import load_event
-from bundler.preview import write_preview
-from bundler.site import write_site
+from bundler.config.competition import load_competition
+from bundler.config.event import load_event
+from bundler.pages.preview import write_preview
+from bundler.pages.site import write_site
 from scoring.challenge import challenges, load_reference
 from tests.browser import Browser, chromium, serve
 from tests.helpers import scores_of, write_zip

@@ -17,7 +17,7 @@ import pytest
 from sklearn.metrics import accuracy_score
 
 from bundler.cli import main
-from bundler.competition import load_competition
+from bundler.config.competition import load_competition
 from bundler.results.command import publish
 from bundler.results.entries import read_entries
 from bundler.results.ranking import interval
@@ -228,8 +228,8 @@ def test_entries_of_a_folder_are_its_zips(tmp_path):
 
 
 def test_the_event_page_shows_the_final_ranking_from_the_results_and_nothing_before(cls_case, tmp_path):
-    from bundler.event import load_event
-    from bundler.site import write_site
+    from bundler.config.event import load_event
+    from bundler.pages.site import write_site
 
     _, reference, folder, _ = cls_case
     csv_submission(folder / "<b>bold | pipe.zip", [0] * 200)

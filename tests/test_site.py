@@ -12,9 +12,9 @@ import pytest
 import yaml
 
 from bundler.cli import main
-from bundler.competition import COMPETITIONS, ConfigError
-from bundler.event import EVENT_FILE, load_event
-from bundler.site import write_site
+from bundler.config.competition import COMPETITIONS, ConfigError
+from bundler.config.event import EVENT_FILE, load_event
+from bundler.pages.site import write_site
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -69,7 +69,7 @@ def competitions(tmp_path, monkeypatch):
     """A copy of competitions/ that a test may edit; the event and competitions load from it."""
     folder = tmp_path / "competitions"
     shutil.copytree(COMPETITIONS, folder)
-    monkeypatch.setattr("bundler.competition.COMPETITIONS", folder)
+    monkeypatch.setattr("bundler.config.competition.COMPETITIONS", folder)
     return folder
 
 

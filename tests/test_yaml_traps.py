@@ -14,8 +14,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bundler.cli import main
-from bundler.competition import COMPETITIONS, ConfigError, load_competition
-from bundler.event import EVENT_FILE, load_event
+from bundler.config.competition import COMPETITIONS, ConfigError, load_competition
+from bundler.config.event import EVENT_FILE, load_event
 
 COMPETITION_TEXT = (COMPETITIONS / "detection" / "competition.yaml").read_text()
 EVENT_TEXT = EVENT_FILE.read_text()
@@ -50,7 +50,7 @@ def test_an_impossible_date_is_a_file_line_error_and_the_build_writes_nothing(tm
     assert problems(load_competition_file, path) == [
         f"{path}:{line_of(text, '2027-02-30')}: phases[2].start: '2027-02-30' is not a valid ISO 8601 date such as "
         "2027-03-01 or 2027-03-01T12:00:00Z (day is out of range for month)"]
-    monkeypatch.setattr("bundler.competition.COMPETITIONS", tmp_path)
+    monkeypatch.setattr("bundler.config.competition.COMPETITIONS", tmp_path)
     assert main(["build", "detection", "--output", str(tmp_path / "b.zip")]) == 1
     assert "Traceback" not in capsys.readouterr().err and not (tmp_path / "b.zip").exists()
 

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from bundler.competition import COMPETITIONS
-from bundler.zips import sha256
+from bundler.bundles.zips import sha256
+from bundler.config.competition import COMPETITIONS
 from scoring.progress import progress
 
 MARKER = ".vipriors-data.json"
@@ -157,6 +157,15 @@ def _place(dest: Path, item: Item, outcome: Outcome) -> None:
     os.replace(temporary, dest)
 
 
+def read_marker(folder: Path) -> Optional[Dict[str, Any]]:
+    """What made a ``bundler data`` folder (competition, source, selection), or None if it is not one."""
+    try:
+        recorded = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return recorded if isinstance(recorded, dict) else None
+
+
 def prepare_output(out: Path, source: Path, identity: Mapping[str, Any]) -> None:
     """Refuse an --out inside --source (or the reverse), and a non-empty --out that another run made."""
     out, source = out.resolve(), source.resolve()
@@ -166,7 +175,7 @@ def prepare_output(out: Path, source: Path, identity: Mapping[str, Any]) -> None
     if out.exists() and any(out.iterdir()):
         if not marker.is_file():
             raise DataError([f"--out {out} is not empty and was not made by 'bundler data'; choose an empty or new folder"])
-        recorded = json.loads(marker.read_text(encoding="utf-8"))
+        recorded = read_marker(out) or {}
         if recorded != dict(identity):
             differences = ", ".join(f"{key}: {recorded.get(key)!r} there, {value!r} now"
                                     for key, value in identity.items() if recorded.get(key) != value)

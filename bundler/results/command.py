@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from bundler.build import data_references, reference_problem
-from bundler.competition import Competition, ConfigError
+from bundler.bundles.references import data_references, reference_problem
+from bundler.config.competition import Competition, ConfigError
 from bundler.results.entries import EntriesError, read_entries, remove_work
 from bundler.results.outputs import Run, write_results
 from bundler.results.ranking import Ranked, rank

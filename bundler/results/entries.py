@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Dict, List, Optional, Tuple
 
+from bundler.platforms.facts import read_scores_txt
 from scoring.limits import LIMITS, human_bytes
 from scoring.submission import ZIP_ERRORS
 
@@ -105,15 +106,10 @@ def platform_scores(data: bytes) -> Optional[Dict[str, float]]:
             text = _text(archive, archive.getinfo(sorted(names, key=len)[0]))
     except ZIP_ERRORS:
         return None
-    scores = {}
-    for line in text.splitlines():
-        parts = line.split(":")
-        if len(parts) == 2:
-            try:
-                scores[parts[0].strip()] = float(parts[1])
-            except ValueError:
-                continue
-    return scores
+    try:
+        return read_scores_txt(text)
+    except ValueError:  # CodaLab would have failed this submission: it has no platform scores
+        return None
 
 
 def _teams(text: str) -> Dict[str, str]:

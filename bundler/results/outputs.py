@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bundler.pages import templates
+from bundler.bundles.zips import write_atomically
+from bundler.pages.render import templates
 from bundler.results.ranking import LEVEL, Ranked
-from bundler.zips import write_atomically
 from scoring.challenge import Column
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula

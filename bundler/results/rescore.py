@@ -18,8 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+from bundler.bundles.zips import sha256, write_atomically
 from bundler.results.entries import Entry
-from bundler.zips import sha256, write_atomically
 from scoring.cli import one_line, score_submission
 from scoring.errors import SubmissionError
 from scoring.progress import progress

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from bundler import schema as s
-from bundler.competition import COMPETITIONS, Competition, ConfigError, load_competition
+from bundler.config import schema as s
+from bundler.config.competition import COMPETITIONS, Competition, ConfigError, competition_names, load_competition
+from bundler.config.yaml_lines import Document
 
 EVENT_FILE = COMPETITIONS / "event.yaml"
 CODALAB = "https://codalab.lisn.upsaclay.fr"
@@ -35,14 +36,10 @@ LINK = {
 }
 
 
-def _competition_names() -> List[str]:
-    return sorted(p.name for p in COMPETITIONS.iterdir() if (p / "competition.yaml").is_file())
-
-
 SCHEMA = {
     "title": s.String(doc="the event's title, e.g. 'VIPriors 2027 challenges'"),
     "intro": s.String(doc="one or two paragraphs introducing the challenges"),
-    "challenges": s.ListOf(s.Choice(_competition_names()), doc="folders of competitions/, in the page's order"),
+    "challenges": s.ListOf(s.Choice(competition_names()), doc="folders of competitions/, in the page's order"),
     "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
     "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
     "closes": s.Date(default=None, doc="if written, must equal the latest end_date of the challenges"),
@@ -73,7 +70,7 @@ class Event:
         return None if number is None else f"{self.config.codalab_url.rstrip('/')}/competitions/leaderboard_widget/{number}/"
 
 
-def _load_competitions(config: s.Values, context: s.Context) -> Tuple[List[Competition], List[str]]:
+def _load_competitions(config: s.Values, context: Document) -> Tuple[List[Competition], List[str]]:
     """The listed competitions, and the problems of their own files."""
     loaded: List[Competition] = []
     problems: List[str] = []
@@ -96,7 +93,7 @@ def _load_competitions(config: s.Values, context: s.Context) -> Tuple[List[Compe
     return loaded, problems
 
 
-def _dates(config: s.Values, competitions: List[Competition], context: s.Context) -> Tuple[s.Moment, s.Moment]:
+def _dates(config: s.Values, competitions: List[Competition], context: Document) -> Tuple[s.Moment, s.Moment]:
     """The opening and closing moments, with the event's own dates checked against them."""
     starts = [(c.config.phases[0].start, f"{c.name}, phase {c.config.phases[0].name}") for c in competitions]
     ends = [(c.config.end_date, f"{c.name}, end_date") for c in competitions]

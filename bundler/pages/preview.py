@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List
 
-from bundler.codabench import PAGE_TITLES, phase_ends
-from bundler.competition import Competition
-from bundler.pages import render_pages, templates
-from bundler.schema import Values
-from bundler.zips import write_folder
+from bundler.bundles.layout import logo_name
+from bundler.bundles.zips import write_folder
+from bundler.config.competition import Competition
+from bundler.config.schema import Values
+from bundler.pages.render import render_pages, templates
+from bundler.platforms.facts import PHASE_COLOURS, page_title
 
-COLOURS = {"white": "#8c959f", "orange": "#d4731c", "yellow": "#b08800", "green": "#2d8a4e", "blue": "#3d7cc9",
-           "purple": "#7b4fb8"}
 OPEN_ENDED = dt.timedelta(days=30)  # how long an open-ended last phase is drawn
 
 
@@ -36,7 +35,7 @@ def timeline(competition: Competition) -> List[Bar]:
     """The phases laid out on one time axis, from the first start to the last end."""
     config = competition.config
     phases = config.phases
-    ends = phase_ends(competition)
+    ends = competition.phase_ends()
     drawn_ends = [end or phase.start.when + OPEN_ENDED for phase, end in zip(phases, ends)]
     first, last = phases[0].start.when, max(drawn_ends)
     span = (last - first).total_seconds() or 1.0
@@ -51,7 +50,7 @@ def timeline(competition: Competition) -> List[Bar]:
         left = (phase.start.when - first).total_seconds() / span * 100
         width = max((end - phase.start.when).total_seconds() / span * 100, 1.0)
         bars.append(Bar(phase.name, phase.start.text, end_text, round(left, 2), round(min(width, 100 - left), 2),
-                        COLOURS[phase.color], phase.reference is None, phase))
+                        PHASE_COLOURS[phase.color], phase.reference is None, phase))
     return bars
 
 
@@ -59,12 +58,12 @@ def preview_context(competition: Competition) -> Dict[str, Any]:
     """What the preview template sees."""
     demo = [phase.name for phase in competition.config.phases if phase.reference is None]
     pages = render_pages(competition, demo)
-    titles = {name: PAGE_TITLES.get(name, name.replace("_", " ").capitalize()) for name in pages}
+    titles = {name: page_title(name) for name in pages}
     return {
         "config": competition.config, "challenge": competition.challenge, "columns": competition.challenge.columns,
         "pages": pages, "page_titles": titles, "timeline": timeline(competition),
         "docker_image": competition.docker_image,
-        "logo": f"logo{competition.config.logo.suffix.lower()}",
+        "logo": logo_name(competition.config.logo.suffix),
     }
 
 

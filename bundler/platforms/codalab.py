@@ -7,25 +7,12 @@ wrote them. Strings are written as JSON strings, which YAML reads back unchanged
 
 from __future__ import annotations
 
-import json
 from typing import Dict, List
 
-from bundler.competition import Competition
+from bundler.bundles.layout import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
+from bundler.config.competition import Competition
+from bundler.config.yaml_lines import yaml_text
 from scoring.challenge import Column
-
-SCORING_PROGRAM = "scoring_program.zip"
-STARTING_KIT = "starting_kit.zip"
-LEADERBOARD_KEY = "RESULTS"
-
-
-def reference_zip_name(phase_number: int) -> str:
-    """The bundle member holding a phase's reference data."""
-    return f"reference_data_{phase_number}.zip"
-
-
-def yaml_text(value: str) -> str:
-    """A string as YAML reads it back unchanged (a JSON string)."""
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _flag(value: bool) -> str:

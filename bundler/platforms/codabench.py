@@ -10,35 +10,17 @@ timestamps, which Codabench reads as UTC.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Dict, List, Optional
+from typing import Dict
 
-from bundler.codalab import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name, yaml_text
-from bundler.competition import Competition
-from bundler.schema import Moment
-
-PAGE_TITLES = {"overview": "Overview", "evaluation": "Evaluation", "terms": "Terms", "data": "Data"}
-GAP = dt.timedelta(seconds=1)
+from bundler.bundles.layout import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
+from bundler.config.competition import Competition
+from bundler.config.yaml_lines import yaml_text
+from bundler.platforms.facts import page_title
 
 
 def timestamp(when: dt.datetime) -> str:
     """A UTC moment as a YAML timestamp without zone (``2027-03-01 00:00:00``)."""
     return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def phase_ends(competition: Competition) -> List[Optional[dt.datetime]]:
-    """Each phase's end: as written, else just before the next start; the last ends with the competition."""
-    config = competition.config
-    phases = config.phases
-    ends: List[Optional[dt.datetime]] = []
-    for number, phase in enumerate(phases):
-        end: Optional[Moment] = phase.end
-        if end is not None:
-            ends.append(end.when)
-        elif number + 1 < len(phases):
-            ends.append(phases[number + 1].start.when - GAP)
-        else:
-            ends.append(config.end_date.when if config.end_date is not None else None)
-    return ends
 
 
 def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_name: str) -> str:
@@ -55,7 +37,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
         "pages:",
     ]
     for name, file in page_files.items():
-        lines += [f"  - title: {yaml_text(PAGE_TITLES.get(name, name.replace('_', ' ').capitalize()))}",
+        lines += [f"  - title: {yaml_text(page_title(name))}",
                   f"    file: {yaml_text(file)}"]
     lines.append("tasks:")
     for index, phase in enumerate(config.phases):
@@ -67,7 +49,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"    reference_data: {reference_zip_name(index + 1)}",
         ]
     lines.append("phases:")
-    for index, (phase, end) in enumerate(zip(config.phases, phase_ends(competition))):
+    for index, (phase, end) in enumerate(zip(config.phases, competition.phase_ends())):
         lines += [
             f"  - index: {index}",
             f"    name: {yaml_text(phase.name)}",

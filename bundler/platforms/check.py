@@ -6,59 +6,37 @@
 from __future__ import annotations
 
 import datetime as dt
-import io
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, List, Set, Tuple
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import yaml
 
-from bundler.leaks import leak_problems
-
-COMPETITION_KEYS = {
-    "title", "description", "image", "has_registration", "start_date", "end_date", "force_submission_to_leaderboard",
-    "disallow_leaderboard_modifying", "enable_detailed_results", "show_datasets_from_yaml", "allow_teams",
-    "enable_forum", "anonymous_leaderboard", "allow_public_submissions", "competition_docker_image",
-    "html", "phases", "leaderboard", "admin_names",
-}
-PHASE_KEYS = {
-    "phasenumber", "label", "description", "start_date", "max_submissions", "max_submissions_per_day",
-    "execution_time_limit", "color", "is_scoring_only", "auto_migration", "scoring_program", "reference_data",
-    "input_data", "starting_kit", "public_data", "leaderboard_management_mode", "phase_never_ends",
-    "force_best_submission_to_leaderboard",
-}
-BUNDLED_FILES = ("scoring_program", "reference_data", "input_data", "starting_kit", "public_data")
-REQUIRED_HTML = ("overview", "evaluation", "terms", "data")
-
-
-def _moment(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    if isinstance(value, dt.datetime):
-        return value.replace(tzinfo=None) if value.tzinfo is None else value.astimezone(dt.timezone.utc).replace(tzinfo=None)
-    if isinstance(value, dt.date):
-        return dt.datetime(value.year, value.month, value.day)
-    return None
+from bundler.bundles.leaks import leak_problems
+from bundler.config.schema import utc_moment
+from bundler.platforms.facts import (
+    BUNDLED_FILES,
+    COLUMN_LIMIT,
+    COMPETITION_KEYS,
+    DOCKER_IMAGE_LIMIT,
+    PHASE_KEYS,
+    REQUIRED_PAGES,
+    TITLE_LIMIT,
+    V1_METADATA,
+    V2_KEYS,
+    V2_METADATA,
+    is_codabench,
+    program_command,
+    zip_members,
+)
 
 
-def program_command(program: bytes, metadata: Tuple[str, ...] = ("metadata",)) -> str:
-    """The ``command:`` of a scoring-program zip's metadata file, found as the worker finds it.
-
-    The CodaLab worker reads ``metadata``; Codabench's reads ``metadata.yaml`` or ``metadata``.
-    """
-    with zipfile.ZipFile(io.BytesIO(program)) as archive:
-        names = archive.namelist()
-        candidates = list(metadata) + sorted(n for n in names if n.count("/") == 1 and n.split("/")[1] in metadata)
-        for name in candidates:
-            if name in names:
-                metadata = yaml.safe_load(archive.read(name))
-                if isinstance(metadata, dict) and isinstance(metadata.get("command"), str):
-                    return metadata["command"]
-                raise ValueError(f"{name} has no 'command:'")
-    raise ValueError("no metadata file at the root or in its single folder")
+def _moment(value: Any) -> Optional[dt.datetime]:
+    """A date of the bundle as the platform reads it, or None if it reads none."""
+    try:
+        return utc_moment(value)
+    except (TypeError, ValueError, OverflowError):
+        return None
 
 
 def check_bundle(path: Path) -> List[str]:
@@ -93,17 +71,17 @@ def check_bundle(path: Path) -> List[str]:
 def _check_competition(config: Dict[str, Any], names: set) -> List[str]:
     problems = [f"unknown top-level key {k!r}: CodaLab would refuse the upload" for k in config if k not in COMPETITION_KEYS]
     title = config.get("title")
-    if not isinstance(title, str) or not title or len(title) > 100:
-        problems.append("title: required, at most 100 characters")
+    if not isinstance(title, str) or not title or len(title) > TITLE_LIMIT:
+        problems.append(f"title: required, at most {TITLE_LIMIT} characters")
     image = config.get("competition_docker_image")
-    if image is not None and (not isinstance(image, str) or len(image) > 128):
-        problems.append("competition_docker_image: at most 128 characters")
+    if image is not None and (not isinstance(image, str) or len(image) > DOCKER_IMAGE_LIMIT):
+        problems.append(f"competition_docker_image: at most {DOCKER_IMAGE_LIMIT} characters")
     if config.get("image") is not None and config["image"] not in names:
         problems.append(f"image: {config['image']!r} is not in the bundle")
     html = config.get("html")
     if not isinstance(html, dict):
         return problems + ["html: required, with overview, evaluation, terms and data"]
-    for page in REQUIRED_HTML:
+    for page in REQUIRED_PAGES:
         if page not in html:
             problems.append(f"html.{page}: required")
     for page, file in html.items():
@@ -133,7 +111,7 @@ def _check_phases(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) 
             problems.append(f"phases.{number}.start_date: expected a date or date and time")
         starts.append((phase.get("phasenumber", number), start))
         if phase.get("scoring_program") in names:
-            problems += _check_program(archive, phase["scoring_program"], f"phases.{number}", ("metadata",))
+            problems += _check_program(archive, phase["scoring_program"], f"phases.{number}", V1_METADATA)
     starts.sort(key=lambda item: item[0])
     for (a, start_a), (b, start_b) in zip(starts, starts[1:]):
         if start_a is not None and start_b is not None and start_b <= start_a:
@@ -144,14 +122,9 @@ def _check_phases(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) 
     return problems
 
 
-def is_codabench(config: Dict[str, Any]) -> bool:
-    """``version: 2`` selects Codabench's v2 unpacker."""
-    return str(config.get("version", "")).strip() == "2"
-
-
 def _check_program(archive: zipfile.ZipFile, member: str, where: str, metadata: Tuple[str, ...]) -> List[str]:
     try:
-        command = program_command(archive.read(member), metadata)
+        command = program_command(zip_members(archive.read(member)), metadata)
     except (ValueError, zipfile.BadZipFile, yaml.YAMLError) as exc:
         return [f"{where}.scoring_program: {exc}"]
     if '"' in command or "'" in command or "&&" in command or "|" in command:
@@ -167,27 +140,18 @@ def _check_leaderboard(config: Dict[str, Any]) -> List[str]:
     problems = []
     boards = list(board["leaderboards"].values())
     for key, column in board["columns"].items():
-        if len(str(key)) > 50:
-            problems.append(f"leaderboard.columns.{key}: keys are at most 50 characters")
+        if len(str(key)) > COLUMN_LIMIT:
+            problems.append(f"leaderboard.columns.{key}: keys are at most {COLUMN_LIMIT} characters")
         if not isinstance(column, dict):
             problems.append(f"leaderboard.columns.{key}: expected a mapping")
             continue
         if column.get("leaderboard") not in boards:
             problems.append(f"leaderboard.columns.{key}: its leaderboard is not one of leaderboard.leaderboards")
-        if len(str(column.get("label", ""))) > 50:
-            problems.append(f"leaderboard.columns.{key}.label: at most 50 characters")
+        if len(str(column.get("label", ""))) > COLUMN_LIMIT:
+            problems.append(f"leaderboard.columns.{key}.label: at most {COLUMN_LIMIT} characters")
         if column.get("sort", "desc") not in ("asc", "desc"):
             problems.append(f"leaderboard.columns.{key}.sort: asc or desc")
     return problems
-
-
-V2_KEYS = {
-    "version", "title", "image", "docker_image", "description", "enable_detailed_results", "pages", "terms", "tasks",
-    "solutions", "phases", "leaderboards", "registration_auto_approve", "queue", "enable_forum", "make_programs_available",
-    "make_input_data_available", "competition_type", "fact_sheet", "reward", "contact_email", "auto_run_submissions",
-    "can_participants_make_submissions_public",
-}
-V2_METADATA = ("metadata.yaml", "metadata")
 
 
 def _in_bundle(names: Set[str], member: Any) -> bool:

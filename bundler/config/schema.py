@@ -8,25 +8,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-from bundler.yaml_lines import LoadError, Where, load
+from bundler.config.yaml_lines import Document, LoadError, Where, load
 
 REQUIRED = object()
-
-
-@dataclass
-class Problem:
-    """One validation error: where it is and what was expected."""
-
-    file: Path
-    line: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.message}"
 
 
 class ConfigError(Exception):
@@ -41,28 +29,6 @@ class Invalid(Exception):
     """Raised by an option for a value it cannot accept."""
 
 
-@dataclass
-class Context:
-    """What options need while validating: the file, the line map, and the collected problems."""
-
-    file: Path
-    lines: Dict[Where, int]
-    raw: Dict[Where, str]
-    problems: List[Problem] = field(default_factory=list)
-
-    def line(self, where: Where) -> int:
-        while where not in self.lines and where:
-            where = where[:-1]
-        return self.lines.get(where, 1)
-
-    def report(self, where: Where, message: str) -> None:
-        self.problems.append(Problem(self.file, self.line(where), message))
-
-    def messages(self) -> List[str]:
-        """Every problem as ``file:line: message``, in line order."""
-        return [str(p) for p in sorted(self.problems, key=lambda p: p.line)]
-
-
 class Option:
     """Base option: ``default`` (REQUIRED if none) and a one-line ``doc``."""
 
@@ -72,10 +38,10 @@ class Option:
         self.default = default
         self.doc = doc
 
-    def convert(self, value: Any, where: Where, context: Context) -> Any:
+    def convert(self, value: Any, where: Where, context: Document) -> Any:
         return value
 
-    def run(self, value: Any, where: Where, context: Context) -> Any:
+    def run(self, value: Any, where: Where, context: Document) -> Any:
         try:
             return self.convert(value, where, context)
         except Invalid as exc:
@@ -93,7 +59,7 @@ class String(Option):
         self.max_length = max_length
         self.non_empty = non_empty
 
-    def convert(self, value: Any, where: Where, context: Context) -> str:
+    def convert(self, value: Any, where: Where, context: Document) -> str:
         if not isinstance(value, str):
             raise Invalid(f"expected text, found {value!r}")
         if self.non_empty and not value.strip():
@@ -106,7 +72,7 @@ class String(Option):
 class Url(String):
     """An absolute http(s) address."""
 
-    def convert(self, value: Any, where: Where, context: Context) -> str:
+    def convert(self, value: Any, where: Where, context: Document) -> str:
         text = super().convert(value, where, context)
         if not text.startswith(("https://", "http://")) or len(text.split("//", 1)[1].strip("/")) == 0:
             raise Invalid(f"expected an address starting with https://, found {value!r}")
@@ -118,7 +84,7 @@ class Integer(Option):
         super().__init__(default, doc)
         self.minimum = minimum
 
-    def convert(self, value: Any, where: Where, context: Context) -> int:
+    def convert(self, value: Any, where: Where, context: Document) -> int:
         if not isinstance(value, int) or isinstance(value, bool):
             raise Invalid(f"expected a whole number, found {value!r}")
         if value < self.minimum:
@@ -127,7 +93,7 @@ class Integer(Option):
 
 
 class Boolean(Option):
-    def convert(self, value: Any, where: Where, context: Context) -> bool:
+    def convert(self, value: Any, where: Where, context: Document) -> bool:
         if not isinstance(value, bool):
             raise Invalid(f"expected true or false, found {value!r}")
         return value
@@ -138,7 +104,7 @@ class Choice(Option):
         super().__init__(default, doc)
         self.choices = list(choices)
 
-    def convert(self, value: Any, where: Where, context: Context) -> str:
+    def convert(self, value: Any, where: Where, context: Document) -> str:
         if value not in self.choices:
             hint = difflib.get_close_matches(str(value), self.choices, n=1)
             extra = f" (did you mean {hint[0]!r}?)" if hint else ""
@@ -154,34 +120,43 @@ class Moment:
     when: dt.datetime
 
 
+def utc_moment(value: Any) -> dt.datetime:
+    """A YAML date or datetime, or ISO 8601 text, as an aware UTC datetime (a date alone: 00:00 UTC; no zone: UTC).
+
+    The one reader of dates, for competition.yaml, event.yaml and the bundles ``check`` reads. Raises TypeError for
+    another type, ValueError for text that is no date, OverflowError for a moment out of range.
+    """
+    if isinstance(value, dt.datetime):
+        when = value
+    elif isinstance(value, dt.date):
+        when = dt.datetime(value.year, value.month, value.day)
+    elif isinstance(value, str):
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    else:
+        raise TypeError(f"expected a date, found {type(value).__name__}")
+    return when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+
+
 class Date(Option):
     """ISO 8601 date or date and time; a date alone means 00:00 UTC, a time without zone means UTC."""
 
-    def convert(self, value: Any, where: Where, context: Context) -> Moment:
+    def convert(self, value: Any, where: Where, context: Document) -> Moment:
         text = context.raw.get(where, str(value))
-        if isinstance(value, dt.datetime):
-            when = value
-        elif isinstance(value, dt.date):
-            when = dt.datetime(value.year, value.month, value.day)
-        elif isinstance(value, str):
-            try:
-                when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError as exc:
-                why = f" ({exc})" if "range" in str(exc) else ""  # e.g. the 30th of February
-                raise Invalid(f"{value!r} is not a valid ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z{why}") from None
-        else:
-            raise Invalid(f"expected an ISO 8601 date such as 2027-03-01, found {value!r}")
         try:
-            when = when.replace(tzinfo=dt.timezone.utc) if when.tzinfo is None else when.astimezone(dt.timezone.utc)
+            return Moment(text, utc_moment(value))
+        except TypeError:
+            raise Invalid(f"expected an ISO 8601 date such as 2027-03-01, found {value!r}") from None
         except OverflowError:
             raise Invalid(f"{text!r} is out of the range of dates") from None
-        return Moment(text, when)
+        except ValueError as exc:
+            why = f" ({exc})" if "range" in str(exc) else ""  # e.g. the 30th of February
+            raise Invalid(f"{value!r} is not a valid ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z{why}") from None
 
 
 class File(Option):
     """A file path relative to the config's folder; it must exist."""
 
-    def convert(self, value: Any, where: Where, context: Context) -> Path:
+    def convert(self, value: Any, where: Where, context: Document) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise Invalid(f"expected a file path, found {value!r}")
         path = resolve(context.file.parent, value)
@@ -204,7 +179,7 @@ class ListOf(Option):
         self.item = item
         self.min_items = min_items
 
-    def convert(self, value: Any, where: Where, context: Context) -> List[Any]:
+    def convert(self, value: Any, where: Where, context: Document) -> List[Any]:
         if not isinstance(value, list):
             raise Invalid(f"expected a list, found {type(value).__name__}")
         if len(value) < self.min_items:
@@ -219,7 +194,7 @@ class MappingOf(Option):
         super().__init__(default, doc)
         self.value = value
 
-    def convert(self, value: Any, where: Where, context: Context) -> Dict[str, Any]:
+    def convert(self, value: Any, where: Where, context: Document) -> Dict[str, Any]:
         if not isinstance(value, dict):
             raise Invalid(f"expected a mapping of names to values, found {type(value).__name__}")
         return {str(key): self.value.run(item, where + (key,), context) for key, item in value.items()}
@@ -229,12 +204,12 @@ class SubConfig(Option):
     """A nested mapping with its own schema; returns an object with one attribute per option."""
 
     def __init__(self, schema: Dict[str, Option], default: Any = REQUIRED, doc: str = "",
-                 check: Optional[Callable[[Any, Where, Context], None]] = None):
+                 check: Optional[Callable[[Any, Where, Document], None]] = None):
         super().__init__(default, doc)
         self.schema = schema
         self.check = check
 
-    def convert(self, value: Any, where: Where, context: Context) -> Any:
+    def convert(self, value: Any, where: Where, context: Document) -> Any:
         result = validate_mapping(self.schema, value, where, context)
         if self.check is not None and result is not None:
             self.check(result, where, context)
@@ -251,7 +226,7 @@ class Values:
         return f"Values({self.__dict__!r})"
 
 
-def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context: Context) -> Optional[Values]:
+def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context: Document) -> Optional[Values]:
     """Check ``data`` against ``schema``, reporting every problem; defaults fill missing keys."""
     if not isinstance(data, dict):
         context.report(where, f"{_name(where) or 'the file'}: expected a mapping of keys to values")
@@ -275,12 +250,13 @@ def validate_mapping(schema: Dict[str, Option], data: Any, where: Where, context
     return Values(values)
 
 
-def validate_file(schema: Dict[str, Option], path: Path) -> Tuple[Optional[Values], Context]:
-    """Load the YAML file at ``path`` and check it against ``schema``; unreadable YAML is a ConfigError."""
+def validate_file(schema: Dict[str, Option], path: Path) -> Tuple[Optional[Values], Document]:
+    """Load the YAML file at ``path`` and check it against ``schema``; unreadable YAML is a ConfigError.
+
+    The returned document holds every problem found, loading's and validation's.
+    """
     try:
-        loaded = load(path)
+        document = load(path)
     except LoadError as exc:
         raise ConfigError([str(exc)]) from None
-    context = Context(path, loaded.lines, loaded.raw)
-    context.problems += [Problem(path, line, message) for line, message in loaded.problems]
-    return validate_mapping(schema, loaded.data, (), context), context
+    return validate_mapping(schema, document.data, (), document), document

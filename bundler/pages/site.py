@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bundler.codalab import yaml_text
-from bundler.competition import ConfigError
-from bundler.event import Event
-from bundler.pages import templates
-from bundler.schema import Moment, Values
-from bundler.zips import write_folder
+from bundler.bundles.zips import write_folder
+from bundler.config.competition import ConfigError
+from bundler.config.event import Event
+from bundler.config.schema import Moment, Values
+from bundler.config.yaml_lines import yaml_text
+from bundler.pages.render import templates
 from scoring.challenge import Column
 
 OUTPUTS = ("index.html", "challenges.md")

@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set, Tuple
 
-from bundler.zips import write_folder, zip_bytes
+from bundler.bundles.zips import write_folder, zip_bytes
 from scoring.challenge import Challenge, has_labels, load_reference, read_reference_info
 from scoring.cli import score_submission
 from scoring.errors import ReferenceDataError, SubmissionError

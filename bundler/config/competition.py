@@ -2,27 +2,39 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, List, Optional
 
-from bundler import schema as s
-from bundler.schema import ConfigError
-from bundler.yaml_lines import Where
+from bundler.config import schema as s
+from bundler.config.schema import ConfigError
+from bundler.config.yaml_lines import Document, Where
+from bundler.platforms.facts import (
+    DOCKER_IMAGE_LIMIT,
+    PHASE_COLOURS,
+    PHASE_GAP,
+    PHASE_LABEL_LIMIT,
+    REQUIRED_PAGES,
+    TITLE_LIMIT,
+)
 from scoring.challenge import Challenge, challenges
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 COMPETITIONS = REPO / "competitions"
-REQUIRED_PAGES = ("overview", "evaluation", "terms", "data")
-TITLE_LIMIT = 100  # CodaLab's Competition.title
-DOCKER_IMAGE_LIMIT = 128  # CodaLab's competition_docker_image
 SPLITS = ("val", "test")  # the scored splits of a `bundler data` folder
+
+
+def competition_names(folder: Optional[Path] = None) -> List[str]:
+    """The competitions: every folder of ``competitions/`` holding a competition.yaml, sorted."""
+    folder = folder or COMPETITIONS
+    return sorted(p.name for p in folder.iterdir() if (p / "competition.yaml").is_file())
 
 
 class ReferenceFolder(s.Option):
     """A folder outside the repository holding reference.json and the hidden reference files."""
 
-    def convert(self, value: Any, where: Where, context: s.Context) -> Path:
+    def convert(self, value: Any, where: Where, context: Document) -> Path:
         if not isinstance(value, str) or not value.strip():
             raise s.Invalid(f"expected the path of a reference folder, found {value!r}")
         path = s.resolve(context.file.parent, value)
@@ -34,7 +46,7 @@ class ReferenceFolder(s.Option):
 
 
 PHASE = {
-    "name": s.String(doc="the phase's label on the platform, e.g. 'Development'", max_length=50),
+    "name": s.String(doc="the phase's label on the platform, e.g. 'Development'", max_length=PHASE_LABEL_LIMIT),
     "description": s.String(default="", doc="one paragraph shown with the phase", non_empty=False),
     "start": s.Date(doc="when the phase opens (ISO 8601; a date alone means 00:00 UTC)"),
     "end": s.Date(default=None, doc="when it closes; by default when the next phase starts (Codabench needs it)"),
@@ -43,7 +55,7 @@ PHASE = {
     "execution_time_limit": s.Integer(default=600, doc="seconds the scoring program may run per submission"),
     "split": s.Choice(SPLITS, default=None, doc="the split it scores: val or test (build --data takes reference/<split>/)"),
     "reference": ReferenceFolder(default=None, doc="hidden reference folder, outside the repo (default: demo data)"),
-    "color": s.Choice(["white", "orange", "yellow", "green", "blue", "purple"], default="green",
+    "color": s.Choice(list(PHASE_COLOURS), default="green",
                       doc="the phase's colour on CodaLab"),
 }
 
@@ -78,8 +90,21 @@ class Competition:
     def docker_image(self) -> str:
         return self.config.docker_image or self.challenge.docker_image
 
+    def phase_ends(self) -> List[Optional[dt.datetime]]:
+        """Each phase's end: as written, else just before the next start; the last ends with the competition."""
+        phases = self.config.phases
+        ends: List[Optional[dt.datetime]] = []
+        for number, phase in enumerate(phases):
+            if phase.end is not None:
+                ends.append(phase.end.when)
+            elif number + 1 < len(phases):
+                ends.append(phases[number + 1].start.when - PHASE_GAP)
+            else:
+                ends.append(self.config.end_date.when if self.config.end_date is not None else None)
+        return ends
 
-def _cross_checks(config: s.Values, context: s.Context) -> None:
+
+def _cross_checks(config: s.Values, context: Document) -> None:
     """Rules that involve several keys: required pages, phase order, end dates."""
     if config.pages is not None:
         for page in REQUIRED_PAGES:
@@ -114,8 +139,7 @@ def load_competition(name: str, folder: Optional[Path] = None) -> Competition:
     folder = folder or COMPETITIONS / name
     path = folder / "competition.yaml"
     if not path.is_file():
-        known = sorted(p.name for p in COMPETITIONS.iterdir() if (p / "competition.yaml").is_file())
-        raise ConfigError([f"{path}: not found; competitions: {', '.join(known)}"])
+        raise ConfigError([f"{path}: not found; competitions: {', '.join(competition_names())}"])
     config, context = s.validate_file(SCHEMA, path)
     if config is not None:
         _cross_checks(config, context)

@@ -1,4 +1,4 @@
-"""Load YAML keeping the line of every value, so validation can say ``file:line``.
+"""Load YAML keeping the line of every value, so validation can say ``file:line``; write strings YAML reads back.
 
 Stricter than a plain YAML load where a plain load would surprise an organiser: a key written twice
 in one mapping is a problem naming both lines (not silently the last one), a date that does not
@@ -7,6 +7,7 @@ exist (2027-02-30) stays text so the schema can say why, and aliases cannot expa
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, List, Set, Tuple
@@ -23,26 +24,55 @@ class LoadError(Exception):
 
 
 @dataclass
-class Loaded:
-    """The document, the 1-based line of every path, the source text of every scalar, and problems found."""
+class Problem:
+    """One error in a file: where it is and what was expected."""
 
-    data: Any
-    lines: Dict[Where, int]
-    raw: Dict[Where, str]
-    problems: List[Tuple[int, str]] = field(default_factory=list)  # (line, message)
+    file: Path
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.message}"
+
+
+@dataclass
+class Document:
+    """A loaded file: the data, the 1-based line of every path, the source text of every scalar, and its problems.
+
+    Loading records what a plain load would hide; validation (``bundler.config.schema``) adds its own problems.
+    """
+
+    file: Path
+    data: Any = None
+    lines: Dict[Where, int] = field(default_factory=dict)
+    raw: Dict[Where, str] = field(default_factory=dict)
+    problems: List[Problem] = field(default_factory=list)
+
+    def line(self, where: Where) -> int:
+        """The line of ``where``, or of its nearest parent that has one."""
+        while where not in self.lines and where:
+            where = where[:-1]
+        return self.lines.get(where, 1)
+
+    def report(self, where: Where, message: str) -> None:
+        self.problems.append(Problem(self.file, self.line(where), message))
+
+    def messages(self) -> List[str]:
+        """Every problem as ``file:line: message``, in line order."""
+        return [str(p) for p in sorted(self.problems, key=lambda p: p.line)]
 
 
 class _Builder:
     """Turns composed nodes into Python values, recording lines and what a plain load would hide."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, path: Path) -> None:
         self.constructor = yaml.SafeLoader(text)
-        self.loaded = Loaded(None, {}, {})
+        self.loaded = Document(path)
         self.built = 0
         self.open: Set[int] = set()  # ids of the nodes being built: an alias to one of them is a cycle
 
     def problem(self, node: yaml.Node, message: str) -> None:
-        self.loaded.problems.append((node.start_mark.line + 1, message))
+        self.loaded.problems.append(Problem(self.loaded.file, node.start_mark.line + 1, message))
 
     def scalar(self, node: yaml.Node) -> Any:
         try:
@@ -103,7 +133,7 @@ def _first_line(exc: Exception) -> str:
     return ((getattr(exc, "problem", None) or str(exc)).splitlines() or [type(exc).__name__])[0]
 
 
-def load(path: Path) -> Loaded:
+def load(path: Path) -> Document:
     """Read ``path``: the document with the line of every value; LoadError if it is not YAML at all."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -114,10 +144,15 @@ def load(path: Path) -> Loaded:
     except yaml.YAMLError as exc:
         raise LoadError(f"{path}:{_error_line(exc, text)}: not valid YAML ({_first_line(exc)})") from None
     if node is None:
-        return Loaded({}, {(): 1}, {})
-    builder = _Builder(text)
+        return Document(path, {}, {(): 1})
+    builder = _Builder(text, path)
     try:
         builder.loaded.data = builder.build(node, ())
     except LoadError as exc:
         raise LoadError(f"{path}:{node.start_mark.line + 1}: {exc}") from None
     return builder.loaded
+
+
+def yaml_text(value: str) -> str:
+    """A string as YAML reads it back unchanged (a JSON string), for the files we write."""
+    return json.dumps(value, ensure_ascii=False)

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
-from bundler.check import V2_METADATA, is_codabench
+from bundler.platforms.facts import V1_METADATA, V2_METADATA, is_codabench, program_command, read_scores_txt
 from scoring.submission import ZIP_ERRORS
 
 
@@ -47,30 +47,14 @@ def _program_folder(folder: Path, metadata: Tuple[str, ...]) -> str:
         for item in inner.iterdir():
             shutil.move(str(item), folder / item.name)
         inner.rmdir()
-    for name in metadata:
-        if (folder / name).is_file():
-            content = yaml.safe_load((folder / name).read_text(encoding="utf-8"))
-            if isinstance(content, dict) and isinstance(content.get("command"), str):
-                return content["command"]
-            raise ValueError(f"the scoring program's {name} has no 'command:'")
-    raise ValueError(f"the scoring program has no {' or '.join(metadata)} file")
+    return program_command({name: (folder / name).read_bytes() for name in metadata if (folder / name).is_file()},
+                           metadata)
 
 
 def _extract_inner_zips(folder: Path) -> None:
     for path in sorted(folder.rglob("*.zip")):
         with zipfile.ZipFile(path) as archive:
             archive.extractall(path.with_suffix(""))
-
-
-def read_scores(text: str) -> Dict[str, float]:
-    """scores.txt read as CodaLab reads it: ``line.split(":")`` must give two parts, the value a float."""
-    scores = {}
-    for line in text.splitlines():
-        if not line.strip():
-            continue
-        key, value = line.split(":")  # CodaLab's own parsing: more or fewer colons fail the submission
-        scores[key.strip()] = float(value)
-    return scores
 
 
 def read_scores_v2(output: Path) -> Dict[str, float]:
@@ -102,7 +86,7 @@ class Platform:
         return root / self.folders["output"]
 
 
-CODALAB = Platform("CodaLab", {name: name for name in ("program", "input", "output", "tmp", "shared")}, ("metadata",))
+CODALAB = Platform("CodaLab", {name: name for name in ("program", "input", "output", "tmp", "shared")}, V1_METADATA)
 CODABENCH = Platform("Codabench", {"program": "app/program", "input": "app/input", "output": "app/output",
                                    "tmp": "app/tmp", "shared": "app/shared"}, V2_METADATA)
 
@@ -174,7 +158,7 @@ def run_phase(bundle: Path, submission: Path, phase: int = 1, timeout: Optional[
             if platform is CODABENCH:
                 scores = read_scores_v2(folders["output"])
             else:
-                scores = read_scores((folders["output"] / "scores.txt").read_text())
+                scores = read_scores_txt((folders["output"] / "scores.txt").read_text())
         except FileNotFoundError:
             trial.failure = "no scores file: the platform marks the submission as failed"
             return trial

@@ -7,7 +7,7 @@ from typing import Any, Dict, List
 
 import jinja2
 
-from bundler.competition import COMPETITIONS, Competition, ConfigError
+from bundler.config.competition import COMPETITIONS, Competition, ConfigError
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 DEMO_BANNER = (

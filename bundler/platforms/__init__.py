@@ -1,0 +1,1 @@
+"""The platforms: CodaLab's and Codabench's facts, the competition.yaml writers, check's rules and the worker simulation."""
