@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PLATFORM ?= codalab
-COMPETITIONS := classification segmentation detection action
+COMPETITIONS := $(sort $(patsubst competitions/%/competition.yaml,%,$(wildcard competitions/*/competition.yaml)))
 
 .PHONY: help venv test fuzz lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
 

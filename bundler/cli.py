@@ -176,15 +176,18 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     output = (args.output or REPO / "build" / f"{args.name}_results").expanduser().resolve()
     published = publish(competition, args.submissions.expanduser().resolve(), reference.expanduser().resolve(), phase,
                         output, args.bootstrap, args.seed, args.workers)
-    primary = competition.challenge.primary
+    challenge = competition.challenge
+    primary = challenge.primary
     print(f"{competition.config.title}, phase {number} ({phase}): {primary.label}, {args.bootstrap} resamples, seed {args.seed}")
+    if not challenge.resampled:
+        print(f"  no intervals and no tie groups: the {challenge.task} challenge declares no resampler (resampled = False)")
     for ranked in published.ranked:
         if ranked.rank is None:
             continue
         scores = ranked.scored.scores or {}
-        low, high = ranked.ci or (float("nan"), float("nan"))
+        interval = f"  [{ranked.ci[0]:.4f}, {ranked.ci[1]:.4f}]" if ranked.ci else ""
         tie = f"  tied with {', '.join(ranked.tied_with)}" if ranked.tied_with else ""
-        print(f"  {ranked.rank:>3}  {ranked.entry.entrant[:30]:<30}  {scores[primary.key]:.4f}  [{low:.4f}, {high:.4f}]{tie}")
+        print(f"  {ranked.rank:>3}  {ranked.entry.entrant[:30]:<30}  {scores[primary.key]:.4f}{interval}{tie}")
     for ranked in published.ranked:
         for column, platform, ours in ranked.mismatches:
             print(f"  platform disagrees: {ranked.entry.entrant}, {column}: platform {platform}, rescored {ours}")

@@ -24,6 +24,8 @@ from scoring.resampling import Resampler
 from scoring.submission import Submission
 
 REFERENCE_INFO = "reference.json"
+#: task names of earlier versions, still read from the reference.json of references made with them
+RENAMED_TASKS = {"action-recognition": "action"}
 LABELS = "labels"  # reference.json: false in a label-free reference (ids, names and sizes only)
 T = TypeVar("T")
 
@@ -76,6 +78,9 @@ class Challenge(abc.ABC):
     submission_example: str
     #: leaderboard columns; the first one is the primary (ranking) score
     columns: Tuple[Column, ...]
+    #: True if ``score`` gives a Resampler (bootstrap intervals of the primary score in ``bundler results``); a
+    #: challenge without one declares False, and its final ranking has no intervals or tie groups
+    resampled: bool
     #: the largest submission accepted, in bytes once uncompressed
     max_submission_bytes: int = LIMITS.max_bytes
     #: the platform image the scoring program needs (py39 has numpy but does not promise Pillow)
@@ -146,6 +151,7 @@ def get_challenge(task: str) -> Challenge:
     """
     from scoring import challenges as package
 
+    task = RENAMED_TASKS.get(task, task)
     modules = sorted(m.name for m in pkgutil.iter_modules(package.__path__))
     module = task.replace("-", "_")
     if module not in modules:

@@ -1,4 +1,4 @@
-"""Shared reading of the classification and action-recognition formats.
+"""Shared reading of the classification and action formats.
 
 Both are a reference list of ``item -> class`` and a submission with one item per line followed by
 its predicted classes, best first. This module holds what they share: reading the reference,

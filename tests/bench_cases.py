@@ -90,7 +90,7 @@ def action(folder: Path) -> List[Tuple[str, Command]]:
     rng = random.Random(0)
     clips = [f"video_test_{i:07d}.avi" for i in range(1, 3784)]
     lines = "".join(f"{clip} {rng.randint(1, 101)}\n" for clip in clips)
-    ref = write_reference(folder / "ref", {"task": "action-recognition"}, {"labels.txt": lines})
+    ref = write_reference(folder / "ref", {"task": "action"}, {"labels.txt": lines})
     guesses = "".join(f"{clip} {' '.join(map(str, rng.sample(range(1, 102), 5)))}\n" for clip in clips)
     sub = write_zip(folder / "sub.zip", {"predictions.txt": guesses})
     return [

@@ -12,13 +12,14 @@ import yaml
 
 from bundler.bundles.build import build
 from bundler.cli import main
-from bundler.config.competition import COMPETITIONS, ConfigError, load_competition
+from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
 from bundler.platforms.check import check_bundle
 from bundler.platforms.worker import run_phase
-from scoring.challenge import challenges
+from scoring.challenge import challenges, load_reference
+from scoring.cli import score_submission
 from tests.helpers import write_zip
 
-NAMES = ["classification", "segmentation", "detection", "action"]
+NAMES = competition_names()
 
 
 def sample_submission(bundle: Path, folder: Path) -> Path:
@@ -138,12 +139,12 @@ def test_end_dates_titles_pages_and_challenge_names_are_checked(tmp_path):
     edit(folder, "    start: 2027-03-01\n", "    start: 2027-03-01\n    end: 2027-02-01\n")
     edit(folder, "title: VIPriors Action Recognition Challenge", "title: " + "x" * 101)
     edit(folder, "  data: pages/data.html\n", "")
-    edit(folder, "challenge: action-recognition", "challenge: action-recogniton")
+    edit(folder, "challenge: action", "challenge: actoin")
     text = "\n".join(problems_of(folder))
     assert "phases[1].end (2027-02-01) must be after its start (2027-03-01)" in text
     assert "title: 101 characters, the platform accepts at most 100" in text
     assert "pages.data is required" in text
-    assert "'action-recogniton' is not one of" in text and "did you mean 'action-recognition'?" in text
+    assert "'actoin' is not one of" in text and "did you mean 'action'?" in text
 
 
 def test_reference_data_inside_the_repository_is_refused(tmp_path):
@@ -227,3 +228,14 @@ def test_try_with_a_file_that_is_not_a_zip_says_the_platform_cannot_unpack_it(bu
     assert main(["try", str(bundles["action"]), str(text)]) == 1
     out = capsys.readouterr().out
     assert "the platform cannot unpack predictions.txt" in out and "upload a zip" in out
+
+
+@pytest.mark.parametrize("task", sorted(challenges()))
+def test_every_challenge_declares_whether_it_gives_a_resampler_and_keeps_its_word(task, tmp_path):
+    challenge = challenges()[task]
+    assert isinstance(challenge.resampled, bool)
+    challenge.write_demo_reference(tmp_path / "ref", 1)
+    _, reference = load_reference(tmp_path / "ref")
+    sample = write_zip(tmp_path / "sample.zip", challenge.sample_submission(reference, 2))
+    _, result = score_submission(tmp_path / "ref", sample)
+    assert (result.resampler is not None) == challenge.resampled

@@ -11,6 +11,7 @@ import pytest
 
 from bundler.bundles.zips import sha256
 from bundler.cli import main
+from bundler.config.competition import competition_names
 from bundler.data.builder import Selection, build, builders
 from bundler.data.engine import MANIFEST, MARKER, DataError
 from scoring.challenge import load_reference
@@ -25,6 +26,10 @@ def tree(folder: Path) -> Dict[str, Tuple[int, int, int]]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
+def test_every_builder_prepares_a_competition_and_has_fake_data_to_be_tested_on():
+    assert set(builders()) <= set(competition_names()) and set(builders()) == set(SMALL)
+
+
 @pytest.mark.parametrize("name", sorted(SMALL))
 def test_each_builder_writes_public_reference_and_a_manifest_and_the_reference_scores(name, tmp_path):
     source, out = make(name, tmp_path)
@@ -35,7 +40,7 @@ def test_each_builder_writes_public_reference_and_a_manifest_and_the_reference_s
     assert all(manifest["files"][f] == sha256(out / f) for f in files)
     assert set(manifest["counts"]) == {"train", "val" if name != "action" else "validation", "test"}
     challenge, reference = load_reference(out / "reference" / "test")
-    assert challenge.task == builders()[name].competition.replace("action", "action-recognition")
+    assert challenge.task == builders()[name].competition
     sample = write_zip(tmp_path / "sample.zip", challenge.sample_submission(reference, 3))
     scores = scores_of(tmp_path, out / "reference" / "test", sample)
     assert set(scores) >= {column.key for column in challenge.columns}

@@ -18,13 +18,13 @@ import pytest
 
 from bundler.bundles.build import build
 from bundler.cli import main
-from bundler.config.competition import load_competition
+from bundler.config.competition import competition_names, load_competition
 from bundler.platforms.check import check_bundle
 from bundler.platforms.worker import run_phase
 from tests.fake_datasets import make
 from tests.helpers import write_zip
 
-NAMES = ["classification", "segmentation", "detection", "action"]
+NAMES = competition_names()
 Files = Dict[str, bytes]
 
 

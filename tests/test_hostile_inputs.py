@@ -57,7 +57,7 @@ def references(tmp_path_factory) -> Dict[str, Path]:
     labels_image, instances = demo_scene(np.random.default_rng(0), WIDTH, HEIGHT)
     return {
         "classification": write_reference(root / "cls", {"task": "classification", "num_classes": 3}, {"labels.csv": labels}),
-        "action-recognition": write_reference(root / "act", {"task": "action-recognition", "num_classes": 4},
+        "action": write_reference(root / "act", {"task": "action", "num_classes": 4},
                                               {"labels.txt": clips}),
         "detection": write_reference(root / "det", {"task": "detection"}, {"annotations.json": json.dumps(truth)}),
         "segmentation": write_reference(root / "seg", {"task": "segmentation"},
@@ -167,18 +167,18 @@ def test_any_csv_gives_a_score_or_one_error_line(references, rows, separator, ne
 @given(data=st.binary(max_size=400))
 def test_any_bytes_as_the_csv_or_txt_file_give_a_score_or_one_error_line(references, data):
     clean_outcome(submit(references["classification"], data, "p.csv"))
-    clean_outcome(submit(references["action-recognition"], data, "p.txt"))
+    clean_outcome(submit(references["action"], data, "p.txt"))
 
 
 @given(rows=LINES, encoding=ENCODINGS)
 def test_any_txt_gives_a_score_or_one_error_line(references, rows, encoding):
     lines = [" ".join([f"video_test_{1 + i % 7:07d}.avi", *row]) for i, row in enumerate(rows)]
-    clean_outcome(submit(references["action-recognition"], zipped({"p.txt": encoded("\n".join(lines), encoding)})))
+    clean_outcome(submit(references["action"], zipped({"p.txt": encoded("\n".join(lines), encoding)})))
 
 
 def test_a_line_longer_than_the_limit_is_refused_naming_the_line(references, monkeypatch):
     monkeypatch.setattr("scoring.ranked_lists.LIMITS", LIMITS.__class__(max_line_chars=50))
-    run = submit(references["action-recognition"], b"video_test_0000001.avi 1\n" + b"9" * 80 + b"\n", "p.txt")
+    run = submit(references["action"], b"video_test_0000001.avi 1\n" + b"9" * 80 + b"\n", "p.txt")
     clean_outcome(run)
     assert "p.txt, line 2: longer than the limit of 50 characters" in run.err
 
@@ -248,8 +248,8 @@ def test_a_png_header_claiming_huge_dimensions_is_refused_before_decoding(refere
 
 # --- the organiser's reference files -------------------------------------------------------------
 
-REFERENCE_FILES = {"classification": "labels.csv", "action-recognition": "labels.txt", "detection": "annotations.json"}
-LABEL_FREE_FILES = {"classification": "images.txt", "action-recognition": "clips.txt", "detection": "annotations.json",
+REFERENCE_FILES = {"classification": "labels.csv", "action": "labels.txt", "detection": "annotations.json"}
+LABEL_FREE_FILES = {"classification": "images.txt", "action": "clips.txt", "detection": "annotations.json",
                     "segmentation": "images.json"}
 
 
@@ -278,7 +278,7 @@ def test_hostile_names_reach_the_detailed_results_page_escaped_in_every_challeng
         "classification": ({"task": "classification", "num_classes": 3},
                            {"labels.csv": f"image,label\n{SCRIPT}.JPEG,1\n", "classes.txt": classes},
                            {f"{SCRIPT}/p.csv": f"Image IDs,Predictions\n{SCRIPT}.JPEG,1\n"}),
-        "action": ({"task": "action-recognition", "num_classes": 3},
+        "action": ({"task": "action", "num_classes": 3},
                    {"labels.txt": f"{SCRIPT}.avi 2\n", "classes.txt": classes}, {"p.txt": f"{SCRIPT}.avi 2 1\n"}),
         "detection": ({"task": "detection"}, {"annotations.json": json.dumps({
             "images": [{"id": 1}], "categories": [{"id": 1, "name": SCRIPT}],

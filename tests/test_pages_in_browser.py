@@ -13,7 +13,7 @@ import os
 
 import pytest
 
-from bundler.config.competition import load_competition
+from bundler.config.competition import competition_names, load_competition
 from bundler.config.event import load_event
 from bundler.pages.preview import write_preview
 from bundler.pages.site import write_site
@@ -21,7 +21,7 @@ from scoring.challenge import challenges, load_reference
 from tests.browser import Browser, chromium, serve
 from tests.helpers import scores_of, write_zip
 
-NAMES = ["classification", "segmentation", "detection", "action"]
+NAMES = competition_names()
 
 
 @pytest.fixture(scope="module")

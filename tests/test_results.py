@@ -244,3 +244,17 @@ def test_the_event_page_shows_the_final_ranking_from_the_results_and_nothing_bef
     first = records[0]
     assert f"| {first['rank']} | strong |  | {first['scores']['top1_accuracy']:.4f} | {first['ci'][0]:.4f} – " in text
     assert "&lt;b&gt;bold \\| pipe" in text
+
+
+def test_a_challenge_without_a_resampler_is_ranked_without_intervals_and_the_command_says_so(cls_case, tmp_path,
+                                                                                                monkeypatch, capsys):
+    from scoring.challenges.classification import CHALLENGE
+
+    _, reference, folder, _ = cls_case
+    monkeypatch.setattr(CHALLENGE, "resampled", False, raising=False)
+    code = main(["results", "classification", "--submissions", str(folder), "--reference", str(reference), "--output",
+                 str(tmp_path / "out"), "--bootstrap", "20", "--workers", "1"])
+    out = capsys.readouterr().out
+    assert code == 0 and "the classification challenge declares no resampler" in out and "[" not in out.split("\n", 2)[2]
+    entries = json.loads((tmp_path / "out" / "results.json").read_text())["entries"]
+    assert [entry["ci"] for entry in entries] == [None, None, None] and entries[0]["rank"] == 1

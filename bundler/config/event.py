@@ -39,7 +39,7 @@ LINK = {
 SCHEMA = {
     "title": s.String(doc="the event's title, e.g. 'VIPriors 2027 challenges'"),
     "intro": s.String(doc="one or two paragraphs introducing the challenges"),
-    "challenges": s.ListOf(s.Choice(competition_names()), doc="folders of competitions/, in the page's order"),
+    "competitions": s.ListOf(s.Choice(competition_names()), doc="folders of competitions/, in the page's order"),
     "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
     "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
     "closes": s.Date(default=None, doc="if written, must equal the latest end_date of the challenges"),
@@ -74,11 +74,11 @@ def _load_competitions(config: s.Values, context: Document) -> Tuple[List[Compet
     """The listed competitions, and the problems of their own files."""
     loaded: List[Competition] = []
     problems: List[str] = []
-    for i, name in enumerate(config.challenges or []):
+    for i, name in enumerate(config.competitions or []):
         if name is None:
             continue
-        if config.challenges.index(name) != i:
-            context.report(("challenges", i), f"challenges[{i + 1}]: {name!r} is listed twice")
+        if config.competitions.index(name) != i:
+            context.report(("competitions", i), f"competitions[{i + 1}]: {name!r} is listed twice")
             continue
         try:
             competition = load_competition(name)
@@ -86,7 +86,7 @@ def _load_competitions(config: s.Values, context: Document) -> Tuple[List[Compet
             problems += exc.problems
             continue
         if competition.config.end_date is None:
-            context.report(("challenges", i), f"challenges[{i + 1}]: {competition.folder / 'competition.yaml'} has no "
+            context.report(("competitions", i), f"competitions[{i + 1}]: {competition.folder / 'competition.yaml'} has no "
                                               f"end_date; the event page needs every challenge's closing date")
             continue
         loaded.append(competition)
@@ -124,7 +124,7 @@ def load_event(path: Path = EVENT_FILE) -> Event:
     config, context = s.validate_file(SCHEMA, path)
     competitions, problems = _load_competitions(config, context) if config is not None else ([], [])
     dates: Tuple[Optional[s.Moment], Optional[s.Moment]] = (None, None)
-    if config is not None and competitions and len(competitions) == len(config.challenges or []):
+    if config is not None and competitions and len(competitions) == len(config.competitions or []):
         dates = _dates(config, competitions, context)
     problems = context.messages() + problems
     if problems:

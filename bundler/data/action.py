@@ -18,7 +18,7 @@ from typing import Dict, List, Tuple
 
 from bundler.data.builder import DatasetBuilder, Selection, csv_text, text_lines
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
-from scoring.challenges.action_recognition import CHALLENGE
+from scoring.challenges.action import CHALLENGE
 
 Clip = str  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"
 LISTS = "ucfTrainTestlist"

@@ -50,7 +50,8 @@ def publish(competition: Competition, submissions: Path, reference: Path, phase_
     if not entries:
         raise ConfigError([f"{submissions}: no submission found (a folder of .zip files, or CodaLab's results zip)"])
     try:
-        scored = rescore(entries, reference, bootstrap, seed, workers, Cache(output / ".cache", reference))
+        resamples = bootstrap if competition.challenge.resampled else 0  # a challenge without a resampler says so
+        scored = rescore(entries, reference, resamples, seed, workers, Cache(output / ".cache", reference))
     finally:
         remove_work(work)
     columns = competition.challenge.columns

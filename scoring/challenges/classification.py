@@ -42,6 +42,7 @@ class Classification(RankedListChallenge):
         Column("top1_accuracy", "Top-1 accuracy", "Fraction of all test images whose prediction is right."),
         Column("mean_class_accuracy", "Mean class accuracy", "Top-1 accuracy per class, averaged over classes."),
     )
+    resampled = True
 
     items_file = "images.txt"
     first_class = 0

@@ -219,6 +219,7 @@ class Detection(Challenge):
         Column("ARm", "AR medium", "Average recall of medium objects."),
         Column("ARl", "AR large", "Average recall of large objects."),
     )
+    resampled = True
 
     # parsed JSON takes about ten times its size in memory: 256 MiB is 2.5 million detections, 5x a full submission
     max_submission_bytes = 256 << 20

@@ -159,6 +159,7 @@ class Segmentation(Challenge):
         Column("iiou_category", "iIoU category", "Instance-weighted IoU of the categories human and vehicle, averaged."),
         Column("pixel_accuracy", "Pixel accuracy", "Correct pixels among those whose ground truth is an evaluated class."),
     )
+    resampled = True
     docker_image = "codalab/codalab-legacy:py312"  # Pillow: the py39 image does not promise it
 
     def load_reference(self, folder: Path, info: Dict[str, Any]) -> SegmentationReference:

@@ -1,1 +1,7 @@
-"""Metric engines: streaming objects with update() per item and compute() at the end."""
+"""Metric engines.
+
+Top-k accuracy (one ranked list per item) and the Cityscapes pixel-level evaluation (one image at a time)
+are streaming objects: ``update()`` per item and ``compute()`` at the end, so a scorer holds one item at a
+time. COCO detection is one ``evaluate()`` over all detections: the submission is one JSON document,
+parsed whole, and pycocotools' accumulation ranks every detection of a category across all images.
+"""

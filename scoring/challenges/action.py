@@ -24,7 +24,7 @@ KS = (1, 3, 5)
 
 
 class ActionRecognition(RankedListChallenge):
-    task = "action-recognition"
+    task = "action"
     title = "Action recognition"
     reference_format = (
         "labels.txt with one line per test clip: its file name and class number 1..N "
@@ -45,6 +45,7 @@ class ActionRecognition(RankedListChallenge):
         Column("clip_top3", "Clip accuracy top-3", "Fraction of all clips with the right class in the first three."),
         Column("clip_top5", "Clip accuracy top-5", "Fraction of all clips with the right class in the first five."),
     )
+    resampled = True
 
     items_file = "clips.txt"
     first_class = 1
@@ -80,7 +81,7 @@ class ActionRecognition(RankedListChallenge):
     def write_demo_reference(self, folder: Path, seed: int) -> None:
         rng = random.Random(seed)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "reference.json").write_text('{"task": "action-recognition", "num_classes": 101, "demo": true}\n')
+        (folder / "reference.json").write_text('{"task": "action", "num_classes": 101, "demo": true}\n')
         lines = "".join(f"video_test_{i:07d}.avi {rng.randint(1, 101)}\n" for i in range(1, 203))
         (folder / "labels.txt").write_text(lines)
 

@@ -15,7 +15,7 @@ CLASSES = 101
 
 def reference(tmp_path, clips, labels):
     lines = "".join(f"{clip} {label}\n" for clip, label in zip(clips, labels))
-    return write_reference(tmp_path / "ref", {"task": "action-recognition"}, {"labels.txt": lines})
+    return write_reference(tmp_path / "ref", {"task": "action"}, {"labels.txt": lines})
 
 
 def submit(tmp_path, rows):
@@ -117,3 +117,11 @@ def test_the_real_2020_test_clips_score_a_perfect_and_a_random_submission(lists_
     scores = scores_of(tmp_path, ref, submit(tmp_path, list(zip(clips, ranked))))
     for key, value in sklearn_scores(labels, ranked).items():
         assert scores[key] == pytest.approx(value, abs=1e-12), key
+
+
+def test_references_made_with_the_old_task_name_still_score(tmp_path):
+    clips = clip_names(4)
+    folder = write_reference(tmp_path / "old", {"task": "action-recognition"},
+                             {"labels.txt": "".join(f"{clip} 3\n" for clip in clips)})
+    scores = scores_of(tmp_path, folder, submit(tmp_path, [(clip, [3]) for clip in clips]))
+    assert scores["clip_top1"] == 1.0 and scores["mca_top1"] == 1.0
