@@ -3,21 +3,31 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+BUNDLER_STAMP := $(VENV)/.bundler
 PLATFORM ?= codalab
 COMPETITIONS := $(sort $(patsubst competitions/%/competition.yaml,%,$(wildcard competitions/*/competition.yaml)))
 
-.PHONY: help venv test fuzz lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
+.PHONY: help venv baselines test fuzz lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
 
 help:  ## list the targets
 	@grep -E '^[a-z$$(%-].*:.*## ' $(MAKEFILE_LIST) | sed -e 's/^\$$(addprefix bundle-,\$$(COMPETITIONS)): bundle-%/bundle-NAME/' -e 's/:.*## /\t/' | expand -t 24
 
+$(BUNDLER_STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	touch $(BUNDLER_STAMP)
+
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PY) -m pip install --quiet -e '.[dev,baselines]'
+	touch $(STAMP) $(BUNDLER_STAMP)
 
-venv: $(STAMP)  ## create .venv and install the project with its dev extras
+venv: $(STAMP)  ## create .venv and install the project with its dev and baselines extras
+
+baselines: $(BUNDLER_STAMP)  ## install the baselines extra (torch, torchvision, PyAV) into .venv
+	$(PY) -m pip install --quiet -e '.[baselines]'
 
 test: lint  ## lint, then run the whole test suite
 	$(PY) -m pytest -q -n 2
@@ -26,16 +36,16 @@ fuzz: $(STAMP)  ## the property-based tests with a far larger budget (HYPOTHESIS
 	HYPOTHESIS_PROFILE=fuzz $(PY) -m pytest -q -n 2 tests/test_hostile_inputs.py tests/test_yaml_traps.py
 
 lint: $(STAMP)  ## ruff, and vermin proving scoring/ runs on Python 3.9
-	$(VENV)/bin/ruff check scoring bundler tests
+	$(VENV)/bin/ruff check scoring bundler baselines tests
 	$(VENV)/bin/vermin --quiet --no-tips --violations --target=3.9- --eval-annotations scoring
 
 bench: $(STAMP)  ## speed and memory, ours beside the reference implementations
 	$(PY) tests/bench.py
 
-$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(STAMP)  ## build build/<name>_bundle.zip, e.g. make bundle-detection
+$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(BUNDLER_STAMP)  ## build build/<name>_bundle.zip (installs only what the bundler needs)
 	$(PY) -m bundler build $* --platform $(PLATFORM)
 
-site: $(STAMP)  ## build/site/index.html and challenges.md, the event page, from competitions/event.yaml
+site: $(BUNDLER_STAMP)  ## build/site/index.html and challenges.md, the event page, from competitions/event.yaml
 	$(PY) -m bundler site
 
 clean:  ## remove build outputs (keeps .venv)

@@ -9,14 +9,15 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bundler.bundles.build import PLATFORMS, build, default_output
-from bundler.config.competition import REPO, ConfigError, load_competition
-from bundler.config.event import EVENT_FILE, load_event
+from bundler.bundles.references import given_references
+from bundler.config.competition import ConfigError, UnknownPhase, build_folder, load_competition, use_competitions
+from bundler.config.event import load_event
 from bundler.data.builder import EDITIONS, Selection, builders
 from bundler.data.builder import build as build_data
-from bundler.data.engine import MANIFEST, DataError
+from bundler.data.engine import MANIFEST, DataError, manifest_counts
 from bundler.pages.preview import write_preview
 from bundler.pages.site import write_site
-from bundler.platforms.check import check_bundle
+from bundler.platforms.check import bundle_warnings, check_bundle
 from bundler.platforms.worker import run_phase
 from bundler.results.command import phase_reference, publish
 from bundler.results.rescore import default_workers
@@ -51,11 +52,25 @@ def _overrides(items: List[str], parser: argparse.ArgumentParser) -> Dict[str, P
     return overrides
 
 
+def _program() -> str:
+    """How the user started us: ``python -m bundler`` or the ``vipriors-bench`` console command."""
+    name = Path(sys.argv[0]).name if sys.argv and sys.argv[0] else ""
+    return "python -m bundler" if name in ("", "__main__.py", "-c") else name
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bundler", description=DESCRIPTION,
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--competitions", type=Path, metavar="DIR", default=argparse.SUPPRESS,
+                        help="the competitions folder to work on (default: ./competitions, else the checkout's); "
+                             "outputs go to build/ beside it")
+    parser = argparse.ArgumentParser(prog=_program(), description=DESCRIPTION, parents=[common],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    make = commands.add_parser("build", help="build a competition's bundle")
+
+    def command(name: str, **kwargs: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, parents=[common], **kwargs)
+
+    make = command("build", help="build a competition's bundle")
     make.add_argument("name", help="a folder of competitions/, e.g. detection")
     make.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
                       help="hidden reference folder of a phase (number or name); repeatable")
@@ -65,10 +80,14 @@ def _parser() -> argparse.ArgumentParser:
                       help="where to write the bundle (default build/NAME_bundle.zip, build/NAME_codabench_bundle.zip)")
     make.add_argument("--platform", choices=sorted(PLATFORMS), default="codalab",
                       help="codalab (v1 bundle, default) or codabench (version 2 bundle)")
-    look = commands.add_parser("preview", help="render a competition's pages as a static site")
+    look = command("preview", help="render a competition's pages as a static site")
     look.add_argument("name", help="a folder of competitions/, e.g. detection")
+    look.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
+                      help="hidden reference folder of a phase (number or name), as for build; repeatable")
+    look.add_argument("--data", type=Path, metavar="DIR",
+                      help="a 'bundler data' output folder, as for build: the data page states its counts")
     look.add_argument("--output", type=Path, help="the folder to (re)write (default build/NAME_preview)")
-    data = commands.add_parser("data", help="prepare a challenge's data from the canonical dataset",
+    data = command("data", help="prepare a challenge's data from the canonical dataset",
                                description="Write OUT/public (what participants download), OUT/reference (the hidden "
                                            "reference for score.py and build --reference), OUT/private (test renaming) and "
                                            "OUT/manifest.json. Files are hard-linked where possible; a second run verifies "
@@ -81,13 +100,13 @@ def _parser() -> argparse.ArgumentParser:
     which.add_argument("--seed", type=int, help="draw new subsets and a new test renaming, deterministically")
     data.add_argument("--size", action="append", default=[], metavar="SPLIT=N",
                       help="with --seed: items per split (per class where the challenge has classes); repeatable")
-    event = commands.add_parser("site", help="render the event page of all challenges from competitions/event.yaml")
-    event.add_argument("--event", type=Path, default=EVENT_FILE, help="the event file (default competitions/event.yaml)")
+    event = command("site", help="render the event page of all challenges from competitions/event.yaml")
+    event.add_argument("--event", type=Path, help="the event file (default event.yaml of the competitions folder)")
     event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
-    event.add_argument("--results", type=Path, default=REPO / "build", metavar="DIR",
+    event.add_argument("--results", type=Path, metavar="DIR",
                        help="where 'bundler results' wrote NAME_results/ (default build): final rankings shown from there")
-    final = commands.add_parser(
-        "results", help="rescore the final submissions: ranking, 95% intervals, ties, platform check",
+    final = command(
+        "results", help="rescore the final submissions: ranking, 95%% intervals, ties, platform check",
         description="Rescore every submission of a phase with the scoring program, rank them with 95% bootstrap "
                     "intervals of the primary score and tie groups, compare with the platform's scores, and write "
                     "results.json, results.csv and results.html. A second run over the same files is read from the "
@@ -98,18 +117,18 @@ def _parser() -> argparse.ArgumentParser:
     source = final.add_mutually_exclusive_group(required=True)
     source.add_argument("--reference", type=Path, metavar="DIR", help="the phase's reference folder")
     source.add_argument("--data", type=Path, metavar="DIR", help="a 'bundler data' folder: the phase's split is used")
-    final.add_argument("--phase", type=int, help="phase number (default: the last)")
+    final.add_argument("--phase", metavar="PHASE", help="phase number or name (default: the last)")
     final.add_argument("--bootstrap", type=int, default=1000, metavar="B", help="resamples of the test items (default 1000)")
     final.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
     final.add_argument("--workers", type=int, default=default_workers(), metavar="W",
                        help=f"processes (default: the cores, {default_workers()})")
     final.add_argument("--output", type=Path, help="the folder to write (default build/NAME_results)")
-    lint = commands.add_parser("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
+    lint = command("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
     lint.add_argument("bundle", type=Path)
-    trial = commands.add_parser("try", help="score a submission with a bundle, as the platform's worker does")
+    trial = command("try", help="score a submission with a bundle, as the platform's worker does")
     trial.add_argument("bundle", type=Path)
     trial.add_argument("submission", type=Path)
-    trial.add_argument("--phase", type=int, default=1, help="phase number (default 1)")
+    trial.add_argument("--phase", default="1", metavar="PHASE", help="phase number or name (default 1)")
     return parser
 
 
@@ -123,9 +142,12 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     return EXIT_OK
 
 
-def _preview(args: argparse.Namespace) -> int:
-    folder = args.output or REPO / "build" / f"{args.name}_preview"
-    files = write_preview(load_competition(args.name), folder)
+def _preview(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    competition = load_competition(args.name)
+    data = args.data.expanduser().resolve() if args.data else None
+    references = given_references(competition, _overrides(args.reference, parser), data)
+    folder = args.output or build_folder() / f"{args.name}_preview"
+    files = write_preview(competition, folder, references, manifest_counts(data) if data else None)
     print(f"wrote {len(files)} pages to {folder}; open {folder / 'index.html'}")
     return EXIT_OK
 
@@ -159,9 +181,9 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _site(args: argparse.Namespace) -> int:
-    folder = args.output or REPO / "build" / "site"
+    folder = args.output or build_folder() / "site"
     event = load_event(args.event)
-    pages = write_site(event, folder, args.results)
+    pages = write_site(event, folder, args.results or build_folder())
     print(f"wrote {', '.join(str(p) for p in pages)} ({len(event.competitions)} challenges, "
           f"open {event.opens.text} to {event.closes.text})")
     return EXIT_OK
@@ -173,7 +195,7 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     competition = load_competition(args.name)
     data = args.data.expanduser().resolve() if args.data else None
     number, phase, reference = phase_reference(competition, args.phase, args.reference, data)
-    output = (args.output or REPO / "build" / f"{args.name}_results").expanduser().resolve()
+    output = (args.output or build_folder() / f"{args.name}_results").expanduser().resolve()
     published = publish(competition, args.submissions.expanduser().resolve(), reference.expanduser().resolve(), phase,
                         output, args.bootstrap, args.seed, args.workers)
     challenge = competition.challenge
@@ -202,6 +224,8 @@ def _check(args: argparse.Namespace) -> int:
     for problem in problems:
         print(f"{args.bundle}: {problem}")
     if not problems:
+        for warning in bundle_warnings(args.bundle):
+            print(f"{args.bundle}: warning: {warning}")
         print(f"{args.bundle}: no problems found")
     return EXIT_INVALID if problems else EXIT_OK
 
@@ -211,12 +235,19 @@ def _try(args: argparse.Namespace) -> int:
         if not path.is_file():
             print(f"error: {path}: not found", file=sys.stderr)
             return EXIT_USAGE
-    trial = run_phase(args.bundle, args.submission, args.phase)
-    sys.stdout.write(trial.stdout)
+    try:
+        trial = run_phase(args.bundle, args.submission, args.phase)
+    except UnknownPhase as exc:
+        print(f"error: {args.bundle}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     sys.stderr.write(trial.stderr)
     if trial.failure:
+        sys.stdout.write(trial.stdout)
         print(f"submission failed (exit {trial.returncode}): {trial.failure}")
         return EXIT_INVALID
+    for line in trial.stdout.splitlines():  # the scores themselves are shown once, as the leaderboard row
+        if line.startswith("warning:"):
+            print(line)
     width = max(len(label) for label in trial.row)
     print(f"leaderboard row ({trial.platform} worker):")
     for label, value in trial.row.items():
@@ -234,11 +265,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run a subcommand; config problems are all printed, each with file:line."""
     parser = _parser()
     args = parser.parse_args(argv)
+    if "competitions" in args:
+        use_competitions(args.competitions)
     try:
         if args.command == "build":
             return _build(args, parser)
         if args.command == "preview":
-            return _preview(args)
+            return _preview(args, parser)
         if args.command == "data":
             return _data(args, parser)
         if args.command == "site":

@@ -13,7 +13,7 @@ h1{font-size:1.5rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid
 table{border-collapse:collapse;margin:.5rem 0}th,td{padding:.2rem .6rem;border:1px solid #d0d7de}
 th{background:#f3f5f7;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .warn{background:#fff4e5;border-left:4px solid #f0a020;padding:.4rem .8rem}
-.note{color:#57606a;font-size:.92rem}.scroll{max-height:30rem;overflow:auto}
+.note{color:#57606a;font-size:.92rem}
 """
 
 
@@ -39,31 +39,31 @@ def table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric_from:
             for i, c in enumerate(row)
         )
         body.append(f"<tr>{cells}</tr>")
-    return f'<div class="scroll"><table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table></div>'
+    return f'<table><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
 
 
 def line_chart(
     series: Sequence[Tuple[str, Sequence[float], Sequence[float]]],
     x_label: str,
     y_label: str,
-    width: int = 520,
+    width: int = 640,
     height: int = 320,
 ) -> str:
-    """An inline SVG line chart of (name, xs, ys) series on [0, 1] x [0, 1]."""
+    """An inline SVG line chart of (name, xs, ys) series on [0, 1] x [0, 1], its legend beside the plot."""
     colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e"]
-    left, bottom, pad = 50, 40, 12
-    plot_w, plot_h = width - left - pad, height - bottom - pad
+    left, bottom, pad, legend = 50, 40, 12, 130
+    plot_w, plot_h = width - left - pad - legend, height - bottom - pad
 
-    def point(x: float, y: float) -> str:
-        return f"{left + x * plot_w:.1f},{pad + (1 - y) * plot_h:.1f}"
+    def point(x: float, y: float) -> Tuple[float, float]:
+        return left + x * plot_w, pad + (1 - y) * plot_h
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img">']
-    parts.append(f'<rect x="{left}" y="{pad}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>')
+    parts.append(f'<rect class="plot" x="{left}" y="{pad}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#888"/>')
     for tick in (0.0, 0.25, 0.5, 0.75, 1.0):
-        x, y = point(tick, 0).split(",")
-        parts.append(f'<text x="{x}" y="{height - bottom + 16}" font-size="11" text-anchor="middle">{tick:g}</text>')
-        x, y = point(0, tick).split(",")
-        parts.append(f'<text x="{left - 6}" y="{float(y) + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
+        x, _ = point(tick, 0)
+        parts.append(f'<text x="{x:.1f}" y="{height - bottom + 16}" font-size="11" text-anchor="middle">{tick:g}</text>')
+        _, y = point(0, tick)
+        parts.append(f'<text x="{left - 6}" y="{y + 4:.1f}" font-size="11" text-anchor="end">{tick:g}</text>')
     parts.append(f'<text x="{left + plot_w / 2}" y="{height - 6}" font-size="12" text-anchor="middle">{esc(x_label)}</text>')
     parts.append(
         f'<text x="14" y="{pad + plot_h / 2}" font-size="12" text-anchor="middle" '
@@ -71,34 +71,55 @@ def line_chart(
     )
     for i, (name, xs, ys) in enumerate(series):
         colour = colours[i % len(colours)]
-        points = " ".join(point(x, y) for x, y in zip(xs, ys) if not math.isnan(y))
+        points = " ".join("{:.1f},{:.1f}".format(*point(x, y)) for x, y in zip(xs, ys) if not math.isnan(y))
         parts.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{points}"/>')
-        parts.append(f'<text x="{left + 8}" y="{pad + 16 + 15 * i}" font-size="12" fill="{colour}">{esc(name)}</text>')
+        key_x, key_y = left + plot_w + 16, pad + 12 + 20 * i
+        parts.append(f'<line x1="{key_x}" y1="{key_y - 4}" x2="{key_x + 18}" y2="{key_y - 4}" stroke="{colour}" '
+                     'stroke-width="2"/>')
+        parts.append(f'<text class="legend" x="{key_x + 24}" y="{key_y}" font-size="12" fill="{colour}">{esc(name)}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
 
-def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float]], rows: Sequence[str], cell: int = 16) -> str:
-    """An inline SVG heat map of values in [0, 1] with row and column labels; hover shows each value."""
-    margin = 110
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{margin + len(columns) * cell + 4}" '
-        f'height="{margin + len(rows) * cell + 4}" role="img">'
-    ]
+def _blue(value: float) -> str:
+    """A colour of a white-to-dark-blue scale for ``value`` in [0, 1]."""
+    low, high = (247, 251, 255), (8, 48, 107)
+    share = max(0.0, min(1.0, value))
+    return "rgb({},{},{})".format(*(round(a + (b - a) * share) for a, b in zip(low, high)))
+
+
+def heatmap(columns: Sequence[str], matrix: Sequence[Sequence[float]], rows: Sequence[str], cell: int = 26) -> str:
+    """An inline SVG heat map of values in [0, 1]: whole row and column labels, a colour scale, each value on hover."""
+    char = 7.2  # width of a character at font size 12, generously
+    left = 12 + char * max((len(name) for name in rows), default=1)
+    top = 12 + char * max((len(name) for name in columns), default=1)
+    grid_w, grid_h = len(columns) * cell, len(rows) * cell
+    scale_x = left + grid_w + 24
+    width, height = scale_x + 60, top + grid_h + 8
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0f}" height="{height:.0f}" role="img">']
     for i, name in enumerate(rows):
-        y = margin + (i + 0.75) * cell
-        parts.append(f'<text x="{margin - 4}" y="{y:.1f}" font-size="10" text-anchor="end">{esc(name)}</text>')
+        y = top + (i + 0.5) * cell + 4
+        parts.append(f'<text x="{left - 6:.1f}" y="{y:.1f}" font-size="12" text-anchor="end">{esc(name)}</text>')
     for j, name in enumerate(columns):
-        x = margin + (j + 0.75) * cell
-        turn = f"rotate(-60 {x:.1f} {margin - 4})"
-        parts.append(f'<text x="{x:.1f}" y="{margin - 4}" font-size="10" transform="{turn}">{esc(name)}</text>')
+        x = left + (j + 0.5) * cell + 4
+        parts.append(f'<text x="{x:.1f}" y="{top - 6:.1f}" font-size="12" transform="rotate(-90 {x:.1f} {top - 6:.1f})">'
+                     f'{esc(name)}</text>')
     for i, values in enumerate(matrix):
         for j, value in enumerate(values):
-            shade = 255 - int(round(215 * max(0.0, min(1.0, value))))
             parts.append(
-                f'<rect x="{margin + j * cell}" y="{margin + i * cell}" width="{cell}" height="{cell}" '
-                f'fill="rgb({shade},{shade},255)"><title>{esc(rows[i])} as {esc(columns[j])}: {value:.3f}</title></rect>'
+                f'<rect x="{left + j * cell:.1f}" y="{top + i * cell:.1f}" width="{cell}" height="{cell}" '
+                f'fill="{_blue(value)}" stroke="#fff" stroke-width="0.5">'
+                f'<title>{esc(rows[i])} as {esc(columns[j])}: {value:.3f}</title></rect>'
             )
+    steps = 20
+    for k in range(steps):
+        share = 1 - k / steps
+        parts.append(f'<rect x="{scale_x:.1f}" y="{top + k * grid_h / steps:.1f}" width="14" '
+                     f'height="{grid_h / steps + 0.5:.1f}" fill="{_blue(share - 0.5 / steps)}"/>')
+    for share in (1.0, 0.5, 0.0):
+        y = top + (1 - share) * grid_h + 4
+        parts.append(f'<text x="{scale_x + 20:.1f}" y="{min(max(y, top + 10), top + grid_h):.1f}" font-size="11">'
+                     f'{share:g}</text>')
     parts.append("</svg>")
     return "".join(parts)
 

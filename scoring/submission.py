@@ -76,8 +76,8 @@ class Submission:
         self._paths: Dict[str, object] = {}
         if source.is_dir():
             entries = self._scan_folder(source)
-        elif zipfile.is_zipfile(source):
-            entries = self._scan_zip(source)
+        elif zipfile.is_zipfile(source) or (source.is_file() and source.suffix.lower() == ".zip"):
+            entries = self._scan_zip(source)  # a .zip that is none is refused as the platform refuses it
         elif source.is_file():
             entries = [((source.name,), source, source.stat().st_size)]
         else:

@@ -43,6 +43,44 @@ INSPECT = """async () => {
 }"""
 
 
+# Evaluated too: what a reader at this width would find hidden or garbled.
+LAYOUT = """() => {
+  const cut = [];
+  for (const el of document.querySelectorAll('body *')) {
+    const style = getComputedStyle(el);
+    const clips = [style.overflowX, style.overflowY].some(v => v === 'auto' || v === 'scroll' || v === 'hidden');
+    if (clips && (el.scrollHeight > el.clientHeight + 1 || el.scrollWidth > el.clientWidth + 1)) {
+      cut.push(el.tagName.toLowerCase() + (el.className ? '.' + el.className : '') + ' hides part of its content');
+    }
+  }
+  if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+    cut.push(`the page is ${document.documentElement.scrollWidth}px wide, more than the window's ${window.innerWidth}px`);
+  }
+  const overlaps = [];
+  const meet = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+  for (const svg of document.querySelectorAll('svg')) {
+    const frame = svg.getBoundingClientRect();
+    const texts = [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBoundingClientRect(), t.classList]);
+    for (const [text, box] of texts) {
+      if (box.left < frame.left - 1 || box.right > frame.right + 1 || box.top < frame.top - 1 || box.bottom > frame.bottom + 1) {
+        overlaps.push(`'${text}' is clipped by the edge of its chart`);
+      }
+    }
+    for (let i = 0; i < texts.length; i++) {
+      for (let j = i + 1; j < texts.length; j++) {
+        if (meet(texts[i][1], texts[j][1])) overlaps.push(`'${texts[i][0]}' overlaps '${texts[j][0]}'`);
+      }
+    }
+    const data = [...svg.querySelectorAll('polyline, rect.plot')].map(e => e.getBoundingClientRect());
+    for (const [text, box, classes] of texts) {
+      if (classes.contains('legend') && data.some(d => meet(box, d))) overlaps.push(`legend '${text}' is drawn over the data`);
+    }
+  }
+  return {cut, overlaps};
+}"""
+WIDTH, HEIGHT = 1280, 900  # the window every page is looked at in
+
+
 def chromium() -> Optional[str]:
     """The Chromium executable, or None (``CHROMIUM`` overrides the search)."""
     if os.environ.get("CHROMIUM"):
@@ -62,6 +100,8 @@ class Visit:
     links: List[Dict[str, Any]] = field(default_factory=list)
     failed_requests: List[str] = field(default_factory=list)
     errors: List[str] = field(default_factory=list)
+    cut: List[str] = field(default_factory=list)  # content hidden by a scroll box, or a page wider than the window
+    overlaps: List[str] = field(default_factory=list)  # chart texts that overlap, are clipped, or cover the data
 
     @property
     def problems(self) -> List[str]:
@@ -100,16 +140,18 @@ class Browser:
     def visit(self, url: str, screenshot: Path) -> Visit:
         """Load ``url`` in a new tab, save a screenshot to ``screenshot``, and inspect the page."""
         visit = Visit(url)
-        page = self._browser.new_page()
+        page = self._browser.new_page(viewport={"width": WIDTH, "height": HEIGHT})
         try:
             visit.watch(page)
             page.goto(url, wait_until="load", timeout=TIMEOUT_MS)
             value = page.evaluate(INSPECT)
+            layout = page.evaluate(LAYOUT)
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             page.close()
         visit.title, visit.text, visit.svg = value["title"], value["text"], value["svg"]
         visit.images, visit.links = value["images"], value["links"]
+        visit.cut, visit.overlaps = layout["cut"], layout["overlaps"]
         return visit
 
 

@@ -154,16 +154,25 @@ def test_reference_data_inside_the_repository_is_refused(tmp_path):
     assert any("inside the repository" in p for p in problems_of(folder))
 
 
-def test_phase_dates_appear_in_the_bundle_exactly_as_edited(tmp_path):
+def test_phase_dates_reach_the_bundle_and_the_pages_as_utc_instants(tmp_path):
     folder = copy_competition(tmp_path)
-    edit(folder, "start: 2027-05-15", "start: 2027-05-15T09:30:00Z")
+    edit(folder, "start: 2027-05-15", "start: 2027-05-15T11:30:00+02:00")
     built = build(load_competition("action", folder), tmp_path / "b.zip")
     with zipfile.ZipFile(built.path) as archive:
         text = archive.read("competition.yaml").decode()
         overview = archive.read("overview.html").decode()
-    assert "    start_date: 2027-03-01\n" in text and "    start_date: 2027-05-15T09:30:00Z\n" in text
+    assert "    start_date: 2027-03-01\n" in text and "    start_date: 2027-05-15 09:30:00\n" in text
     assert "end_date: 2027-06-15\n" in text
-    assert "2027-05-15T09:30:00Z" in overview
+    assert "2027-05-15 09:30 UTC" in overview and "11:30" not in overview
+
+
+def test_a_time_without_a_zone_is_an_error_at_its_line(tmp_path):
+    folder = copy_competition(tmp_path)
+    edit(folder, "start: 2027-05-15", "start: 2027-05-15 12:00")
+    line = (folder / "competition.yaml").read_text().splitlines().index("    start: 2027-05-15 12:00") + 1
+    assert problems_of(folder) == [f"{folder / 'competition.yaml'}:{line}: phases[2].start: '2027-05-15 12:00' has a time "
+                                   "but no time zone: write 2027-05-15T12:00Z for UTC, or an offset such as +02:00 (a date "
+                                   "alone means 00:00 UTC)"]
 
 
 def test_an_invalid_config_writes_nothing_and_leaves_an_existing_bundle_untouched(tmp_path, monkeypatch, capsys):

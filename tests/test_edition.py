@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -100,6 +101,19 @@ def test_a_bundle_built_from_the_data_checks_clean_and_uses_no_demo_data(edition
     assert check_bundle(bundle) == []
     with zipfile.ZipFile(bundle) as archive:
         assert "Demo data." not in archive.read("overview.html").decode()
+
+
+def test_the_data_page_states_the_counts_of_the_data_built_and_a_demo_bundle_states_none(edition, tmp_path):
+    name, data, bundle, _ = edition
+    counts = json.loads((data / "manifest.json").read_text())["counts"]
+    with zipfile.ZipFile(bundle) as archive:
+        page = archive.read("data.html").decode()
+    unit = "clip" if name == "action" else "image"
+    for split, count in counts.items():
+        assert f"({count['total']} {unit}s" in page, (split, page)
+    with zipfile.ZipFile(build(load_competition(name), tmp_path / "demo.zip").path) as archive:
+        demo_page = archive.read("data.html").decode()
+    assert not re.search(r"\(\d[\d ]* (clip|image)", demo_page) and not re.search(r"\d \d{3}", demo_page)
 
 
 def test_a_perfect_val_submission_made_from_the_public_data_scores_one_on_phase_1(edition):

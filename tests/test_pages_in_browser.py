@@ -76,6 +76,7 @@ def test_every_detailed_results_page_renders_with_its_scores_and_charts(browser,
         assert f"{scores[column.key]:.{column.digits}f}" in visit.text
     if task in ("detection", "segmentation"):
         assert visit.svg == 1  # the precision-recall chart, the confusion matrix
+    assert visit.cut == [] and visit.overlaps == []  # at 1280 px: every table whole, no text over text or data
 
 
 def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path):

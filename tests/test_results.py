@@ -258,3 +258,41 @@ def test_a_challenge_without_a_resampler_is_ranked_without_intervals_and_the_com
     assert code == 0 and "the classification challenge declares no resampler" in out and "[" not in out.split("\n", 2)[2]
     entries = json.loads((tmp_path / "out" / "results.json").read_text())["entries"]
     assert [entry["ci"] for entry in entries] == [None, None, None] and entries[0]["rank"] == 1
+
+
+def test_published_results_name_the_reference_and_its_digest_never_its_private_path(cls_case, tmp_path):
+    _, reference, folder, _ = cls_case
+    published = run("classification", folder, reference, tmp_path / "out")
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    assert document["reference"]["name"] == reference.name and len(document["reference"]["sha256"]) == 64
+    for path in published.files:
+        assert str(reference.parent) not in path.read_text(), path.name
+
+
+def test_after_the_close_the_event_page_says_so_and_links_the_finished_competition_where_known(cls_case, tmp_path):
+    import datetime as dt
+
+    from bundler.config.event import load_event
+    from bundler.pages.site import write_site
+
+    _, reference, folder, _ = cls_case
+    event = load_event()
+    before = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
+
+    def section(page: str, name: str) -> str:
+        return page.split(f'id="{name}"', 1)[1].split("</section>", 1)[0]
+
+    index, _ = write_site(event, tmp_path / "open", tmp_path / "build", now=before)
+    assert "Link available when the competition opens" in section(index.read_text(), "classification")
+    run("classification", folder, reference, tmp_path / "build" / "classification_results")
+    index, markdown = write_site(event, tmp_path / "closed", tmp_path / "build", now=before)
+    text = section(index.read_text(), "classification")
+    assert "The competition closed on" in text and "Link available" not in text and "register" not in text
+    assert "Link available when the competition opens" in section(index.read_text(), "detection")
+    event.competitions[0].config.codalab_id = 1234
+    index, markdown = write_site(event, tmp_path / "linked", tmp_path / "build", now=dt.datetime(2030, 1, 1,
+                                                                                                tzinfo=dt.timezone.utc))
+    text = section(index.read_text(), "classification")
+    assert "See the finished" in text and "/competitions/1234" in text
+    assert "The competition closed on" in section(index.read_text(), "detection")
+    assert "See the finished" in markdown.read_text()

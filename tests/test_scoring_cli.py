@@ -192,3 +192,10 @@ def test_a_python_without_numpy_is_told_what_to_install(tmp_path, ref):
     done = run_without("numpy", "--reference", str(ref), str(tmp_path / "x.zip"))
     assert done.returncode == 2 and "needs Python 3.9+ with numpy and Pillow" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_or_false_zip_scored_locally_is_refused_as_not_a_zip_as_the_platform_refuses_it(tmp_path, ref):
+    for name, data in (("sub.zip", b"not a zip at all"), ("SUB.ZIP", b"PK\x03\x04 truncated")):
+        (tmp_path / name).write_bytes(data)
+        assert_rejected(score("--reference", ref, tmp_path / name, "--output", tmp_path / "out"), tmp_path / "out",
+                        f"{name}: not a readable zip file", "zip the files again")

@@ -10,12 +10,15 @@ from typing import Dict, List, Optional
 
 from bundler.bundles.kit import scoring_files, starting_kit
 from bundler.bundles.layout import METADATA, SCORING_PROGRAM, STARTING_KIT, logo_name, page_file, reference_zip_name
-from bundler.bundles.references import check_overrides, data_references, phase_references
+from bundler.bundles.references import given_references, with_demo
 from bundler.bundles.zips import folder_files, write_atomically, zip_bytes
-from bundler.config.competition import REPO, Competition
+from bundler.config.competition import Competition, build_folder
+from bundler.data.engine import manifest_counts
 from bundler.pages.render import render_pages
 from bundler.platforms import codabench, codalab
 
+DEMO_WARNING = ("no reference data given, the bundle holds DEMO data and its scores are meaningless. Build it with "
+                "--data DIR (a 'bundler data' folder), or --reference PHASE=DIR, for a real competition.")
 PLATFORMS = {"codalab": codalab.competition_yaml, "codabench": codabench.competition_yaml}
 
 
@@ -37,7 +40,7 @@ def scoring_program_zip() -> bytes:
 
 def default_output(name: str, platform: str) -> Path:
     """``build/NAME_bundle.zip`` for CodaLab, ``build/NAME_codabench_bundle.zip`` for Codabench."""
-    return REPO / "build" / (f"{name}_bundle.zip" if platform == "codalab" else f"{name}_{platform}_bundle.zip")
+    return build_folder() / (f"{name}_bundle.zip" if platform == "codalab" else f"{name}_{platform}_bundle.zip")
 
 
 def build(competition: Competition, output: Path, overrides: Optional[Dict[str, Path]] = None,
@@ -47,13 +50,12 @@ def build(competition: Competition, output: Path, overrides: Optional[Dict[str, 
     Each phase's reference comes from ``overrides`` (--reference), else ``data`` (a ``bundler data`` folder),
     else the YAML's ``reference:``, else generated demo data.
     """
-    explicit = check_overrides(competition, overrides or {})
-    from_data = data_references(competition, data) if data is not None else {}
+    given = given_references(competition, overrides or {}, data)
+    phases = competition.config.phases
+    demo_phases = [phases[number - 1].name for number, folder in given.items() if folder is None]
     with tempfile.TemporaryDirectory(prefix="vipriors-bundle-") as scratch:
-        references = phase_references(competition, explicit, from_data, Path(scratch))
-        phases = competition.config.phases
-        demo_phases = [phases[n - 1].name for n, folder in references.items() if folder.is_relative_to(Path(scratch))]
-        pages = render_pages(competition, demo_phases)
+        references = with_demo(competition, given, Path(scratch))
+        pages = render_pages(competition, demo_phases, manifest_counts(data) if data is not None else None)
         logo = competition.config.logo
         logo_member = logo_name(logo.suffix)
         page_files = {name: page_file(name) for name in pages}
@@ -69,10 +71,5 @@ def build(competition: Competition, output: Path, overrides: Optional[Dict[str, 
         data = zip_bytes(files)
     write_atomically(output, data)
     if demo_phases:
-        print(
-            f"WARNING: {', '.join(demo_phases)}: no reference data given, the bundle holds DEMO data and its "
-            f"scores are meaningless. Pass --reference PHASE=DIR (or set 'reference:' in the YAML) for a real "
-            f"competition.",
-            file=sys.stderr,
-        )
+        print(f"WARNING: {', '.join(demo_phases)}: {DEMO_WARNING}", file=sys.stderr)
     return Built(output, demo_phases, len(data))

@@ -9,12 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict
 
+import scoring
 from bundler.bundles.zips import folder_files, write_folder, zip_bytes
-from bundler.config.competition import REPO, Competition
+from bundler.config.competition import Competition
 from bundler.pages.render import templates
 from scoring.challenge import load_reference
 
-SCORING = REPO / "scoring"
+SCORING = Path(scoring.__file__).resolve().parent
 SAMPLE_SEED = 7
 
 

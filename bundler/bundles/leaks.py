@@ -16,9 +16,10 @@ import io
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Set, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 from bundler.bundles.zips import write_folder, zip_bytes
+from bundler.platforms.facts import named_members
 from scoring.challenge import Challenge, has_labels, load_reference, read_reference_info
 from scoring.cli import score_submission
 from scoring.errors import ReferenceDataError, SubmissionError
@@ -44,21 +45,14 @@ def _files(name: str, data: bytes, depth: int = 0) -> Iterator[Tuple[str, bytes]
         yield from _files(f"{name}/{member}", content, depth + 1)
 
 
-def _named(config: Dict[str, Any], key: str) -> Set[str]:
-    """The bundle members a v1 phase or a v2 task names under ``key`` (reference_data, scoring_program)."""
-    phases, tasks = config.get("phases"), config.get("tasks")
-    entries = (list(phases.values()) if isinstance(phases, dict) else []) + (tasks if isinstance(tasks, list) else [])
-    return {str(entry[key]) for entry in entries if isinstance(entry, dict) and entry.get(key)}
-
-
 def _under(name: str, member: str) -> bool:
     return name == member or name.startswith(member.rstrip("/") + "/")
 
 
 def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]:
     """Every public member that carries reference content, named with the reference file it copies."""
-    references = _named(config, "reference_data")
-    private = references | _named(config, "scoring_program") | {"competition.yaml"}
+    references = named_members(config, "reference_data")
+    private = references | named_members(config, "scoring_program") | {"competition.yaml"}
     public: Dict[str, bytes] = {}
     secret: Dict[str, bytes] = {}
     for name in archive.namelist():

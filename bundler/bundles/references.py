@@ -26,18 +26,17 @@ def reference_problem(folder: Path, competition: Competition) -> Optional[str]:
 
 def check_overrides(competition: Competition, overrides: Dict[str, Path]) -> Dict[int, Path]:
     """Every --reference names a phase (by number or name) and a reference folder of the right task; by phase number."""
-    phases = competition.config.phases
-    numbers = {str(i): i for i in range(1, len(phases) + 1)}
-    numbers.update({p.name: i for i, p in enumerate(phases, 1)})
     problems, explicit = [], {}
     for phase, folder in overrides.items():
-        if phase not in numbers:
-            problems.append(f"--reference {phase}=...: no such phase; use a number 1..{len(phases)} or a phase name")
+        try:
+            number = competition.phase_number(phase)
+        except ConfigError as exc:
+            problems.append(f"--reference {phase}=...: {exc}")
             continue
         problem = reference_problem(folder, competition)
         if problem:
             problems.append(f"--reference {phase}={folder}: {problem}")
-        explicit[numbers[phase]] = folder
+        explicit[number] = folder
     if problems:
         raise ConfigError(problems)
     return explicit
@@ -66,12 +65,22 @@ def data_references(competition: Competition, data: Path) -> Dict[int, Path]:
     return folders
 
 
-def phase_references(competition: Competition, explicit: Dict[int, Path], data: Dict[int, Path], scratch: Path
-                     ) -> Dict[int, Path]:
-    """Each phase's reference folder: --reference, then --data, then the YAML, then demo data generated in ``scratch``."""
+def given_references(competition: Competition, overrides: Dict[str, Path], data: Optional[Path]
+                     ) -> Dict[int, Optional[Path]]:
+    """Each phase's reference folder: --reference (``overrides``), then --data, then the YAML; None: demo data.
+
+    Raises ConfigError listing every override or --data problem.
+    """
+    explicit = check_overrides(competition, overrides)
+    from_data = data_references(competition, data) if data is not None else {}
+    return {number: explicit.get(number) or from_data.get(number) or phase.reference
+            for number, phase in enumerate(competition.config.phases, 1)}
+
+
+def with_demo(competition: Competition, given: Dict[int, Optional[Path]], scratch: Path) -> Dict[int, Path]:
+    """``given``, with demo data generated in ``scratch`` for each phase that has no reference."""
     folders: Dict[int, Path] = {}
-    for number, phase in enumerate(competition.config.phases, 1):
-        folder = explicit.get(number) or data.get(number) or phase.reference
+    for number, folder in given.items():
         if folder is None:
             folder = scratch / f"demo_{number}"
             competition.challenge.write_demo_reference(folder, DEMO_SEED + number)

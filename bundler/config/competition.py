@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, List, Optional, Tuple
 
 from bundler.config import schema as s
 from bundler.config.schema import ConfigError
@@ -20,14 +20,36 @@ from bundler.platforms.facts import (
 )
 from scoring.challenge import Challenge, challenges
 
-REPO = Path(__file__).resolve().parents[2]
-COMPETITIONS = REPO / "competitions"
+REPO = Path(__file__).resolve().parents[2]  # the source checkout (or, installed, the folder above the package)
 SPLITS = ("val", "test")  # the scored splits of a `bundler data` folder
+
+
+def default_competitions() -> Path:
+    """``competitions/`` of the current folder, else the checkout's own."""
+    here = Path.cwd() / "competitions"
+    return here if here.is_dir() else REPO / "competitions"
+
+
+#: the competitions/ folder the commands work on (``--competitions DIR`` sets it); its parent holds build/
+COMPETITIONS = default_competitions()
+
+
+def use_competitions(folder: Path) -> None:
+    """Work on the competitions of ``folder`` (the ``--competitions`` option)."""
+    global COMPETITIONS
+    COMPETITIONS = folder.expanduser().resolve()
+
+
+def build_folder() -> Path:
+    """Where outputs go by default: build/ beside the competitions folder."""
+    return COMPETITIONS.parent / "build"
 
 
 def competition_names(folder: Optional[Path] = None) -> List[str]:
     """The competitions: every folder of ``competitions/`` holding a competition.yaml, sorted."""
     folder = folder or COMPETITIONS
+    if not folder.is_dir():
+        return []
     return sorted(p.name for p in folder.iterdir() if (p / "competition.yaml").is_file())
 
 
@@ -38,7 +60,7 @@ class ReferenceFolder(s.Option):
         if not isinstance(value, str) or not value.strip():
             raise s.Invalid(f"expected the path of a reference folder, found {value!r}")
         path = s.resolve(context.file.parent, value)
-        if path == REPO or REPO in path.parents:
+        if any(path == root or root in path.parents for root in (REPO, COMPETITIONS.parent)):
             raise s.Invalid(f"{value!r} is inside the repository; hidden reference data must live outside it")
         if not (path / "reference.json").is_file():
             raise s.Invalid(f"{value!r} is not a reference folder (no reference.json in {path})")
@@ -77,6 +99,22 @@ SCHEMA = {
 }
 
 
+class UnknownPhase(ValueError):
+    """The phase asked for is not in the bundle; the message names the phases there are."""
+
+
+def choose_phase(wanted: str, phases: List[Tuple[int, str]]) -> int:
+    """The number of the phase ``wanted`` names, by its number or its name (case-insensitive) among ``phases``.
+
+    ``phases`` lists (number, name); an unknown phase raises UnknownPhase listing them.
+    """
+    for number, name in phases:
+        if wanted.strip() == str(number) or wanted.strip().casefold() == str(name).casefold():
+            return number
+    listed = ", ".join(f"{number} ({name})" for number, name in phases)
+    raise UnknownPhase(f"no phase {wanted!r}: the phases are {listed}; give a number or a name")
+
+
 @dataclass
 class Competition:
     """A validated competition: its folder, values and scoring module."""
@@ -89,6 +127,13 @@ class Competition:
     @property
     def docker_image(self) -> str:
         return self.config.docker_image or self.challenge.docker_image
+
+    def phase_number(self, wanted: str) -> int:
+        """The number of the phase ``wanted`` names (its number or its name); ConfigError naming the phases if none."""
+        try:
+            return choose_phase(wanted, [(number, phase.name) for number, phase in enumerate(self.config.phases, 1)])
+        except UnknownPhase as exc:
+            raise ConfigError([f"{self.name}: {exc}"]) from None
 
     def phase_ends(self) -> List[Optional[dt.datetime]]:
         """Each phase's end: as written, else just before the next start; the last ends with the competition."""
@@ -139,7 +184,8 @@ def load_competition(name: str, folder: Optional[Path] = None) -> Competition:
     folder = folder or COMPETITIONS / name
     path = folder / "competition.yaml"
     if not path.is_file():
-        raise ConfigError([f"{path}: not found; competitions: {', '.join(competition_names())}"])
+        known = ", ".join(competition_names()) or f"none in {COMPETITIONS} (use --competitions DIR)"
+        raise ConfigError([f"{path}: not found; competitions: {known}"])
     config, context = s.validate_file(SCHEMA, path)
     if config is not None:
         _cross_checks(config, context)

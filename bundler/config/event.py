@@ -9,19 +9,28 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
+from bundler.config import competition as competition_config
 from bundler.config import schema as s
-from bundler.config.competition import COMPETITIONS, Competition, ConfigError, competition_names, load_competition
-from bundler.config.yaml_lines import Document
+from bundler.config.competition import Competition, ConfigError, competition_names, load_competition
+from bundler.config.yaml_lines import Document, Where
 
-EVENT_FILE = COMPETITIONS / "event.yaml"
+EVENT = "event.yaml"  # in the competitions folder
+EVENT_FILE = competition_config.COMPETITIONS / EVENT  # the default one, where the command starts
 CODALAB = "https://codalab.lisn.upsaclay.fr"
 RELATIONS = {
     "before-open": "before the challenges open",
     "during": "while the challenges are open",
     "after-close": "after the challenges close",
 }
+
+class CompetitionName(s.Option):
+    """A folder of the competitions folder that holds a competition.yaml."""
+
+    def convert(self, value: Any, where: Where, context: Document) -> str:
+        return s.Choice(competition_names()).convert(value, where, context)
+
 
 MILESTONE = {
     "name": s.String(doc="what happens, e.g. 'Winners announced'"),
@@ -39,7 +48,7 @@ LINK = {
 SCHEMA = {
     "title": s.String(doc="the event's title, e.g. 'VIPriors 2027 challenges'"),
     "intro": s.String(doc="one or two paragraphs introducing the challenges"),
-    "competitions": s.ListOf(s.Choice(competition_names()), doc="folders of competitions/, in the page's order"),
+    "competitions": s.ListOf(CompetitionName(), doc="folders of competitions/, in the page's order"),
     "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
     "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
     "closes": s.Date(default=None, doc="if written, must equal the latest end_date of the challenges"),
@@ -117,8 +126,9 @@ def _dates(config: s.Values, competitions: List[Competition], context: Document)
     return opens, closes
 
 
-def load_event(path: Path = EVENT_FILE) -> Event:
-    """Load and validate the event file and its competitions; ConfigError lists every problem."""
+def load_event(path: Optional[Path] = None) -> Event:
+    """Load and validate the event file (default: event.yaml of the competitions folder); ConfigError lists every problem."""
+    path = path or competition_config.COMPETITIONS / EVENT
     if not path.is_file():
         raise ConfigError([f"{path}: not found; the event page is built from competitions/event.yaml"])
     config, context = s.validate_file(SCHEMA, path)

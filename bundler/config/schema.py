@@ -114,10 +114,17 @@ class Choice(Option):
 
 @dataclass(frozen=True)
 class Moment:
-    """A date as the organiser wrote it (``text``) and as an aware UTC datetime (``when``)."""
+    """A moment of the config: as an aware UTC datetime (``when``), and whether the organiser wrote a date alone."""
 
-    text: str
     when: dt.datetime
+    date_only: bool = False
+
+    @property
+    def text(self) -> str:
+        """How pages and messages show it, always in UTC: ``2027-03-01`` (a date alone), ``2027-03-01 10:00 UTC``."""
+        if self.date_only:
+            return self.when.strftime("%Y-%m-%d")
+        return self.when.strftime("%Y-%m-%d %H:%M:%S UTC" if self.when.second else "%Y-%m-%d %H:%M UTC")
 
 
 def utc_moment(value: Any) -> dt.datetime:
@@ -138,12 +145,17 @@ def utc_moment(value: Any) -> dt.datetime:
 
 
 class Date(Option):
-    """ISO 8601 date or date and time; a date alone means 00:00 UTC, a time without zone means UTC."""
+    """ISO 8601 date, or date and time with ``Z`` or an offset; a date alone means 00:00 UTC."""
 
     def convert(self, value: Any, where: Where, context: Document) -> Moment:
         text = context.raw.get(where, str(value))
         try:
-            return Moment(text, utc_moment(value))
+            when = utc_moment(value)
+            date_only = not isinstance(value, dt.datetime) and (isinstance(value, dt.date) or len(value.strip()) <= 10)
+            if not date_only and _naive(value):
+                raise Invalid(f"{text!r} has a time but no time zone: write {text.strip().replace(' ', 'T')}Z for UTC, or "
+                              f"an offset such as +02:00 (a date alone means 00:00 UTC)")
+            return Moment(when, date_only)
         except TypeError:
             raise Invalid(f"expected an ISO 8601 date such as 2027-03-01, found {value!r}") from None
         except OverflowError:
@@ -151,6 +163,13 @@ class Date(Option):
         except ValueError as exc:
             why = f" ({exc})" if "range" in str(exc) else ""  # e.g. the 30th of February
             raise Invalid(f"{value!r} is not a valid ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z{why}") from None
+
+
+def _naive(value: Any) -> bool:
+    """Whether a date and time was written without a zone."""
+    if isinstance(value, dt.datetime):
+        return value.tzinfo is None
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is None
 
 
 class File(Option):

@@ -157,6 +157,16 @@ def _place(dest: Path, item: Item, outcome: Outcome) -> None:
     os.replace(temporary, dest)
 
 
+def manifest_counts(folder: Path) -> Dict[str, Dict[str, int]]:
+    """Split -> {"total": items, "classes": classes} from a ``bundler data`` folder's manifest; {} without one."""
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        return {split: {"total": int(counts["total"]), "classes": len(counts["per_class"])}
+                for split, counts in manifest["counts"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
 def read_marker(folder: Path) -> Optional[Dict[str, Any]]:
     """What made a ``bundler data`` folder (competition, source, selection), or None if it is not one."""
     try:

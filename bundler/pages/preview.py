@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from bundler.bundles.layout import logo_name
 from bundler.bundles.zips import write_folder
@@ -27,12 +27,12 @@ class Bar:
     left: float
     width: float
     colour: str
-    demo: bool
+    reference: Optional[Path]  # None: demo data
     phase: Values
 
 
-def timeline(competition: Competition) -> List[Bar]:
-    """The phases laid out on one time axis, from the first start to the last end."""
+def timeline(competition: Competition, references: Dict[int, Optional[Path]]) -> List[Bar]:
+    """The phases laid out on one time axis, from the first start to the last end, with each one's reference."""
     config = competition.config
     phases = config.phases
     ends = competition.phase_ends()
@@ -50,26 +50,34 @@ def timeline(competition: Competition) -> List[Bar]:
         left = (phase.start.when - first).total_seconds() / span * 100
         width = max((end - phase.start.when).total_seconds() / span * 100, 1.0)
         bars.append(Bar(phase.name, phase.start.text, end_text, round(left, 2), round(min(width, 100 - left), 2),
-                        PHASE_COLOURS[phase.color], phase.reference is None, phase))
+                        PHASE_COLOURS[phase.color], references.get(number + 1), phase))
     return bars
 
 
-def preview_context(competition: Competition) -> Dict[str, Any]:
-    """What the preview template sees."""
-    demo = [phase.name for phase in competition.config.phases if phase.reference is None]
-    pages = render_pages(competition, demo)
+def preview_context(competition: Competition, references: Dict[int, Optional[Path]],
+                    data_counts: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """What the preview template sees; ``references`` gives each phase's reference folder (None: demo data)."""
+    phases = competition.config.phases
+    demo = [phases[number - 1].name for number, folder in references.items() if folder is None]
+    pages = render_pages(competition, demo, data_counts)
     titles = {name: page_title(name) for name in pages}
     return {
         "config": competition.config, "challenge": competition.challenge, "columns": competition.challenge.columns,
-        "pages": pages, "page_titles": titles, "timeline": timeline(competition),
+        "pages": pages, "page_titles": titles, "timeline": timeline(competition, references),
         "docker_image": competition.docker_image,
         "logo": logo_name(competition.config.logo.suffix),
     }
 
 
-def write_preview(competition: Competition, folder: Path) -> List[Path]:
-    """Render index.html and one HTML file per page into ``folder`` (replaced whole); return the files."""
-    values = preview_context(competition)
+def write_preview(competition: Competition, folder: Path, references: Optional[Dict[int, Optional[Path]]] = None,
+                  data_counts: Optional[Dict[str, Any]] = None) -> List[Path]:
+    """Render index.html and one HTML file per page into ``folder`` (replaced whole); return the files.
+
+    ``references`` (phase number -> folder, None: demo data) defaults to the YAML's ``reference:`` of each phase.
+    """
+    if references is None:
+        references = {number: phase.reference for number, phase in enumerate(competition.config.phases, 1)}
+    values = preview_context(competition, references, data_counts)
     template = templates().get_template("preview.html")
     files = {"index.html": template.render(page=None, **values)}
     files.update({f"{name}.html": template.render(page=name, **values) for name in values["pages"]})

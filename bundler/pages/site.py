@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ class ChallengeSection:
     url: Optional[str]
     widget: Optional[str]
     ranking: List[Standing]
+    closed: bool  # past its end date, or its final ranking is published
 
 
 @dataclass
@@ -69,16 +71,21 @@ def final_ranking(name: str, results: Optional[Path]) -> List[Standing]:
         raise ConfigError([f"{path}: not the results.json of 'bundler results' ({type(exc).__name__}: {exc})"]) from None
 
 
-def sections(event: Event, results: Optional[Path] = None) -> List[ChallengeSection]:
-    """One section per challenge, in the event file's order; with its final ranking where ``results`` holds one."""
+def sections(event: Event, results: Optional[Path] = None, now: Optional[dt.datetime] = None) -> List[ChallengeSection]:
+    """One section per challenge, in the event file's order; with its final ranking where ``results`` holds one.
+
+    A challenge is closed once its end date is before ``now`` (default: the current time) or its ranking is published.
+    """
+    now = now or dt.datetime.now(dt.timezone.utc)
     found = []
     for competition in event.competitions:
         config, challenge = competition.config, competition.challenge
+        ranking = final_ranking(competition.name, results)
         found.append(ChallengeSection(
             competition.name, config.title, config.description, challenge.title, config.dataset or "see the competition",
             challenge.primary, [c.label for c in challenge.columns[1:]], challenge.submission_format, config.phases,
             config.end_date, f"{competition.name}{config.logo.suffix.lower()}", event.competition_url(competition),
-            event.leaderboard_widget(competition), final_ranking(competition.name, results),
+            event.leaderboard_widget(competition), ranking, bool(ranking) or config.end_date.when <= now,
         ))
     return found
 
@@ -87,24 +94,25 @@ def _md_text(value: Any) -> str:
     return str(value).replace("<", "&lt;").replace(">", "&gt;")
 
 
-def render(event: Event, results: Optional[Path] = None) -> Dict[str, str]:
+def render(event: Event, results: Optional[Path] = None, now: Optional[dt.datetime] = None) -> Dict[str, str]:
     """File name -> text of the event page and its Markdown twin."""
     environment = templates()
     environment.filters["yaml_text"] = lambda value: yaml_text(str(value))
     environment.filters["md_text"] = _md_text
     environment.filters["md_cell"] = lambda value: _md_text(value).replace("|", "\\|")
     values: Dict[str, Any] = {"event": event.config, "dates": event.dates, "opens": event.opens,
-                              "closes": event.closes, "challenges": sections(event, results)}
+                              "closes": event.closes, "challenges": sections(event, results, now)}
     return {name: environment.get_template(f"site{Path(name).suffix}").render(**values) for name in OUTPUTS}
 
 
-def write_site(event: Event, folder: Path, results: Optional[Path] = None) -> List[Path]:
+def write_site(event: Event, folder: Path, results: Optional[Path] = None, now: Optional[dt.datetime] = None
+               ) -> List[Path]:
     """Write the pages and the challenges' logos into ``folder`` (replaced whole); return the pages.
 
     ``results`` is where ``bundler results`` wrote ``<name>_results/``: each challenge with a results.json there
     shows its final ranking.
     """
-    files = {name: text.encode() for name, text in render(event, results).items()}
+    files = {name: text.encode() for name, text in render(event, results, now).items()}
     for competition in event.competitions:
         logo = competition.config.logo
         files[f"{competition.name}{logo.suffix.lower()}"] = logo.read_bytes()

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -26,6 +27,7 @@ from bundler.platforms.facts import (
     V2_KEYS,
     V2_METADATA,
     is_codabench,
+    named_members,
     program_command,
     zip_members,
 )
@@ -37,6 +39,23 @@ def _moment(value: Any) -> Optional[dt.datetime]:
         return utc_moment(value)
     except (TypeError, ValueError, OverflowError):
         return None
+
+
+def bundle_warnings(path: Path) -> List[str]:
+    """What the platform accepts but is probably a mistake: reference data that is a build's generated demo data."""
+    warnings = []
+    try:
+        with zipfile.ZipFile(path) as archive:
+            config = yaml.safe_load(archive.read("competition.yaml"))
+            for member in sorted(named_members(config if isinstance(config, dict) else {}, "reference_data")):
+                if member in archive.namelist():
+                    info = zip_members(archive.read(member)).get("reference.json", b"{}")
+                    if json.loads(info).get("demo") is True:
+                        warnings.append(f"{member} holds DEMO data (the bundle was built without --data or --reference): "
+                                        "its scores are meaningless; rebuild with --data DIR before uploading")
+    except (OSError, KeyError, ValueError, AttributeError, zipfile.BadZipFile, yaml.YAMLError):
+        return []  # check_bundle reports what is unreadable
+    return warnings
 
 
 def check_bundle(path: Path) -> List[str]:

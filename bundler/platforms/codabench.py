@@ -9,18 +9,12 @@ timestamps, which Codabench reads as UTC.
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Dict
 
 from bundler.bundles.layout import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from bundler.config.competition import Competition
 from bundler.config.yaml_lines import yaml_text
-from bundler.platforms.facts import page_title
-
-
-def timestamp(when: dt.datetime) -> str:
-    """A UTC moment as a YAML timestamp without zone (``2027-03-01 00:00:00``)."""
-    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+from bundler.platforms.facts import page_title, utc_timestamp
 
 
 def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_name: str) -> str:
@@ -54,10 +48,10 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"  - index: {index}",
             f"    name: {yaml_text(phase.name)}",
             f"    description: {yaml_text(phase.description)}",
-            f"    start: {timestamp(phase.start.when)}",
+            f"    start: {utc_timestamp(phase.start.when)}",
         ]
         if end is not None:
-            lines.append(f"    end: {timestamp(end)}")
+            lines.append(f"    end: {utc_timestamp(end)}")
         lines += [
             f"    tasks: [{index}]",
             f"    max_submissions: {phase.max_submissions}",

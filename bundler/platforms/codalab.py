@@ -1,8 +1,8 @@
 """Write the competition.yaml of a CodaLab Competitions (v1) bundle.
 
 Only keys CodaLab's models know; leaderboard columns come from the scoring module's declarations
-(primary first), tied to the leaderboard with a YAML anchor; dates appear exactly as the organiser
-wrote them. Strings are written as JSON strings, which YAML reads back unchanged.
+(primary first), tied to the leaderboard with a YAML anchor; dates are UTC instants (a date alone as
+written, which CodaLab reads as 00:00 UTC). Strings are written as JSON strings, which YAML reads back unchanged.
 """
 
 from __future__ import annotations
@@ -11,8 +11,15 @@ from typing import Dict, List
 
 from bundler.bundles.layout import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from bundler.config.competition import Competition
+from bundler.config.schema import Moment
 from bundler.config.yaml_lines import yaml_text
+from bundler.platforms.facts import utc_timestamp
 from scoring.challenge import Column
+
+
+def _moment(moment: Moment) -> str:
+    """A date alone as written (CodaLab reads it as 00:00 UTC); a date and time as its UTC timestamp."""
+    return moment.text if moment.date_only else utc_timestamp(moment.when)
 
 
 def _flag(value: bool) -> str:
@@ -49,7 +56,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
         "force_submission_to_leaderboard: True",
     ]
     if config.end_date is not None:
-        lines.append(f"end_date: {config.end_date.text}")
+        lines.append(f"end_date: {_moment(config.end_date)}")
     lines.append("html:")
     lines += [f"  {yaml_text(name)}: {yaml_text(file)}" for name, file in page_files.items()]
     lines.append("phases:")
@@ -59,7 +66,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"    phasenumber: {number}",
             f"    label: {yaml_text(phase.name)}",
             f"    description: {yaml_text(phase.description)}",
-            f"    start_date: {phase.start.text}",
+            f"    start_date: {_moment(phase.start)}",
             f"    color: {phase.color}",
             f"    max_submissions: {phase.max_submissions}",
             f"    max_submissions_per_day: {phase.max_submissions_per_day}",

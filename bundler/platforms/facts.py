@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from typing import Any, Dict, Mapping, Tuple
+from typing import Any, Dict, Mapping, Set, Tuple
 
 import yaml
 
@@ -56,9 +56,21 @@ def page_title(name: str) -> str:
     return PAGE_TITLES.get(name, name.replace("_", " ").capitalize())
 
 
+def utc_timestamp(when: dt.datetime) -> str:
+    """A moment as a YAML timestamp without zone (``2027-03-01 00:00:00``), which both platforms read as UTC."""
+    return when.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
 def is_codabench(config: Dict[str, Any]) -> bool:
     """``version: 2`` selects Codabench's v2 unpacker."""
     return str(config.get("version", "")).strip() == "2"
+
+
+def named_members(config: Dict[str, Any], key: str) -> Set[str]:
+    """The bundle members a v1 phase or a v2 task names under ``key`` (reference_data, scoring_program, ...)."""
+    phases, tasks = config.get("phases"), config.get("tasks")
+    entries = (list(phases.values()) if isinstance(phases, dict) else []) + (tasks if isinstance(tasks, list) else [])
+    return {str(entry[key]) for entry in entries if isinstance(entry, dict) and entry.get(key)}
 
 
 def program_command(members: Mapping[str, bytes], metadata: Tuple[str, ...]) -> str:

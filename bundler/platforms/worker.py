@@ -12,10 +12,11 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import yaml
 
+from bundler.config.competition import choose_phase
 from bundler.platforms.facts import V1_METADATA, V2_METADATA, is_codabench, program_command, read_scores_txt
 from scoring.submission import ZIP_ERRORS
 
@@ -105,26 +106,26 @@ def _bundle_member(archive: zipfile.ZipFile, member: str, target: Path) -> None:
             path.write_bytes(archive.read(name))
 
 
-def _phase_v1(config: Dict[str, Any], phase: int) -> Tuple[str, str, Dict[str, str]]:
+def _phase_v1(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, str]]:
     phases = config["phases"]
-    if phase not in phases:
-        raise ValueError(f"phase {phase} is not in the bundle (phases: {', '.join(map(str, phases))})")
+    number = choose_phase(wanted, [(int(n), str(phase.get("label", n))) for n, phase in sorted(phases.items())])
     columns = {key: column.get("label", key) for key, column in config["leaderboard"]["columns"].items()}
-    return phases[phase]["scoring_program"], phases[phase]["reference_data"], columns
+    return phases[number]["scoring_program"], phases[number]["reference_data"], columns
 
 
-def _phase_v2(config: Dict[str, Any], phase: int) -> Tuple[str, str, Dict[str, str]]:
+def _phase_v2(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, str]]:
     phases = config["phases"]
-    if not 1 <= phase <= len(phases):
-        raise ValueError(f"phase {phase} is not in the bundle (phases: 1..{len(phases)})")
+    number = choose_phase(wanted, [(i, str(phase.get("name", i))) for i, phase in enumerate(phases, 1)])
     tasks = {task["index"]: task for task in config["tasks"]}
-    task = tasks[phases[phase - 1]["tasks"][0]]
+    task = tasks[phases[number - 1]["tasks"][0]]
     columns = {c["key"]: c.get("title", c["key"]) for board in config["leaderboards"] for c in board["columns"]}
     return task["scoring_program"], task["reference_data"], columns
 
 
-def run_phase(bundle: Path, submission: Path, phase: int = 1, timeout: Optional[float] = None) -> Trial:
-    """Score ``submission`` with the bundle's program and reference of ``phase`` (1-based), as the worker would.
+def run_phase(bundle: Path, submission: Path, phase: Union[int, str] = 1, timeout: Optional[float] = None) -> Trial:
+    """Score ``submission`` with the bundle's program and reference of ``phase`` (its number or name), as the worker would.
+
+    An unknown phase raises UnknownPhase.
 
     A ``version: 2`` bundle runs in Codabench's layout (``/app/program``, ``/app/input/ref``,
     ``/app/input/res``, ``/app/output``, scores.json); any other in CodaLab's (scores.txt).
@@ -132,7 +133,7 @@ def run_phase(bundle: Path, submission: Path, phase: int = 1, timeout: Optional[
     with zipfile.ZipFile(bundle) as archive, tempfile.TemporaryDirectory(prefix="worker-run-") as run:
         config = yaml.safe_load(archive.read("competition.yaml"))
         platform = CODABENCH if is_codabench(config) else CODALAB
-        program, reference, columns = (_phase_v2 if platform is CODABENCH else _phase_v1)(config, phase)
+        program, reference, columns = (_phase_v2 if platform is CODABENCH else _phase_v1)(config, str(phase))
         root = Path(run)
         folders = {name: root / folder for name, folder in platform.folders.items()}
         for folder in folders.values():

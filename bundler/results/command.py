@@ -11,7 +11,7 @@ from bundler.config.competition import Competition, ConfigError
 from bundler.results.entries import EntriesError, read_entries, remove_work
 from bundler.results.outputs import Run, write_results
 from bundler.results.ranking import Ranked, rank
-from bundler.results.rescore import Cache, rescore
+from bundler.results.rescore import Cache, folder_digest, rescore
 
 
 @dataclass
@@ -22,13 +22,12 @@ class Published:
     ranked: List[Ranked]
 
 
-def phase_reference(competition: Competition, phase: Optional[int], reference: Optional[Path], data: Optional[Path]
+def phase_reference(competition: Competition, phase: Optional[str], reference: Optional[Path], data: Optional[Path]
                     ) -> Tuple[int, str, Path]:
-    """The phase's number and name, and the reference folder to rescore against (--reference, or --data's split)."""
+    """The phase's number and name (by default the last), and the reference folder to rescore against (--reference,
+    or --data's split)."""
     phases = competition.config.phases
-    number = phase or len(phases)
-    if not 1 <= number <= len(phases):
-        raise ConfigError([f"--phase {number}: {competition.name} has phases 1..{len(phases)}"])
+    number = competition.phase_number(phase) if phase is not None else len(phases)
     if reference is None:
         assert data is not None
         reference = data_references(competition, data)[number]
@@ -56,5 +55,6 @@ def publish(competition: Competition, submissions: Path, reference: Path, phase_
         remove_work(work)
     columns = competition.challenge.columns
     ranked = rank(entries, scored, columns)
-    run = Run(competition.name, competition.config.title, phase_name, str(reference), bootstrap, seed)
+    run = Run(competition.name, competition.config.title, phase_name, reference.name, folder_digest(reference), bootstrap,
+              seed)
     return Published(write_results(output, run, ranked, columns), ranked)

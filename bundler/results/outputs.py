@@ -24,7 +24,8 @@ class Run:
     competition: str
     title: str
     phase: str
-    reference: str
+    reference: str  # the reference folder's name, never its path (which is the organiser's private layout)
+    reference_sha256: str  # of every file of the reference, with its relative path
     bootstrap: int
     seed: int
 
@@ -32,7 +33,8 @@ class Run:
 def results_json(run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) -> str:
     """The whole results, entries in rank order."""
     document = {
-        "competition": run.competition, "title": run.title, "phase": run.phase, "reference": run.reference,
+        "competition": run.competition, "title": run.title, "phase": run.phase,
+        "reference": {"name": run.reference, "sha256": run.reference_sha256},
         "primary": columns[0].key, "columns": [{"key": c.key, "label": c.label, "sort": c.sort} for c in columns],
         "bootstrap": run.bootstrap, "seed": run.seed, "level": LEVEL,
         "entries": [r.record() for r in ranked],

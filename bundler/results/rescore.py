@@ -18,6 +18,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
+import scoring
 from bundler.bundles.zips import sha256, write_atomically
 from bundler.results.entries import Entry
 from scoring.cli import one_line, score_submission
@@ -25,7 +26,7 @@ from scoring.errors import SubmissionError
 from scoring.progress import progress
 from scoring.resampling import Resampler
 
-SCORING = Path(__file__).resolve().parents[2] / "scoring"
+SCORING = Path(scoring.__file__).resolve().parent
 
 
 @dataclass
