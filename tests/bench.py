@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests import bench_cases  # noqa: E402
 
 Command = List[str]
+BASELINES = "baselines"  # the baselines' throughput: a table of its own (tests/bench_baselines.py)
 
 
 def measure(command: Command, cwd: Path) -> Tuple[float, float]:
@@ -53,25 +54,31 @@ def main() -> None:
         print(json.dumps(bench_cases.CASES[sys.argv[2]](Path(sys.argv[3]))))
         return
     cases: Dict[str, Callable[[Path], List[Tuple[str, Command]]]] = bench_cases.CASES
+    known = [*cases, BASELINES]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"cases to run (default: all of {', '.join(cases)})")
-    chosen = parser.parse_args().cases or list(cases)
-    unknown = sorted(set(chosen) - set(cases))
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"cases to run (default: all of {', '.join(known)})")
+    chosen = parser.parse_args().cases or known
+    unknown = sorted(set(chosen) - set(known))
     if unknown:
-        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(cases)}")
+        parser.error(f"unknown case(s) {', '.join(unknown)}; choose from {', '.join(known)}")
     rows = []
-    for name in chosen:
+    for name in [case for case in chosen if case in cases]:
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as folder:
             print(f"{name}: generating data ...", file=sys.stderr, flush=True)
             for label, command in prepare(name, Path(folder)):
                 print(f"{name}: running {label} ...", file=sys.stderr, flush=True)
                 seconds, mib = measure(command, Path(folder))
                 rows.append((name, label, seconds, mib))
-    width = max(len(r[1]) for r in rows)
-    print(f"\n{'case':<15} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
-    for name, label, seconds, mib in rows:
-        print(f"{name:<15} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
-    print_results_costs(rows)
+    if rows:
+        width = max(len(r[1]) for r in rows)
+        print(f"\n{'case':<15} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
+        for name, label, seconds, mib in rows:
+            print(f"{name:<15} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
+        print_results_costs(rows)
+    if BASELINES in chosen:
+        print("\nbaselines: training throughput on the CPU at the tests' size, data loading alone beside it", flush=True)
+        subprocess.run([sys.executable, "-m", "tests.bench_baselines"], cwd=Path(__file__).resolve().parent.parent,
+                       check=True)
 
 
 def print_results_costs(rows: List[Tuple[str, str, float, float]]) -> None:

@@ -67,10 +67,14 @@ def cityscapes(root: Path, train: Iterable[str], val: Iterable[str]) -> Path:
     return root
 
 
+def cityscapes_name(city: str, index: int) -> str:
+    """A Cityscapes image name, ``city/city_xxxxxx_yyyyyy_leftImg8bit.png``."""
+    return f"{city}/{city}_{index:06d}_000019_leftImg8bit.png"
+
+
 def small_cityscapes(root: Path, train: int = 8, val: int = 4) -> Path:
-    name = "{city}/{city}_{i:06d}_000019_leftImg8bit.png"
-    return cityscapes(root, [name.format(city=c, i=i) for c in ("aachen", "bremen") for i in range(train)],
-                      [name.format(city=c, i=i) for c in ("lindau", "munster") for i in range(val)])
+    return cityscapes(root, [cityscapes_name(c, i) for c in ("aachen", "bremen") for i in range(train)],
+                      [cityscapes_name(c, i) for c in ("lindau", "munster") for i in range(val)])
 
 
 def small_coco(root: Path, train: int = 12, val: int = 6) -> Path:

@@ -110,3 +110,16 @@ def test_the_readme_quick_start_runs_word_for_word_and_writes_what_it_says(tmp_p
         for path in written:
             assert (checkout / path).exists(), (command, path)
     assert done.stdout.startswith("valid: 12 of 12 items; this reference holds no labels, so no score")
+
+
+def test_scoring_and_bundler_never_import_torch_torchvision_av_or_the_baselines():
+    import ast
+
+    heavy = {"torch", "torchvision", "av", "baselines"}
+    found = []
+    for path in sorted([*(REPO / "scoring").rglob("*.py"), *(REPO / "bundler").rglob("*.py")]):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            found += [f"{path.relative_to(REPO)}:{node.lineno}: {name}" for name in names if name.split(".")[0] in heavy]
+    assert found == []

@@ -1,0 +1,101 @@
+"""What a challenge's baseline declares: its data, its model, its loss, and how a batch becomes predictions.
+
+A baseline is one module in ``baselines/`` defining ``BASELINE``, an instance of a :class:`Baseline`
+subclass. The shared loop (``baselines/loop.py``) does everything else: devices, processes,
+optimisation, checkpoints, logs, and scoring with the challenge's own scoring program.
+"""
+
+from __future__ import annotations
+
+import abc
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+from scoring.challenge import REFERENCE_INFO, RENAMED_TASKS
+
+Meta = Dict[str, Any]  # what a model needs to know of the data (classes, category ids), saved in checkpoints
+Record = Any  # one item's prediction, in a form its baseline turns into the submission's files
+
+
+class BaselineError(Exception):
+    """A problem with the user's input (data, checkpoint, arguments): one line saying what and where."""
+
+
+class Baseline(abc.ABC):
+    """The declarations and the per-challenge code of one baseline."""
+
+    #: the challenge's task, the folder of competitions/ and the task of its references
+    name: str
+    #: what the model is, one line, for the help text
+    summary: str
+    #: the real baseline settings (a full GPU run): arch, epochs, batch_size, lr, image_size, optimizer, ...
+    defaults: Dict[str, Any]
+    #: the public/ folder of each split ("train", "val", "test"), relative to --data
+    split_folders: Dict[str, str]
+    #: arguments of this baseline alone (frames per clip, U-Net width, ...): (flag, argparse options)
+    arguments: Tuple[Tuple[str, Dict[str, Any]], ...] = ()
+
+    def check_public(self, data: Path, splits: Sequence[str]) -> None:
+        """Refuse, in one line, a --data that is not the public/ folder of this challenge, or lacks a split."""
+        info = data / "references" / "val" / REFERENCE_INFO
+        if not data.is_dir():
+            raise BaselineError(f"{data}: no such folder; give the public/ folder that 'bundler data' writes")
+        try:
+            task = json.loads(info.read_text(encoding="utf-8"))["task"]
+        except (OSError, ValueError, KeyError, TypeError):
+            raise BaselineError(f"{data}: not the public/ folder of a 'bundler data' build (no readable {info.relative_to(data)}"
+                                "); give the public/ folder participants download") from None
+        if RENAMED_TASKS.get(task, task) != self.name:
+            raise BaselineError(f"{data}: the public/ folder of the {task} challenge, not of {self.name}")
+        for split in splits:
+            folder = data / self.split_folders[split]
+            if not folder.exists():
+                raise BaselineError(f"{folder}: not found; the {split} split of the {self.name} data is missing")
+
+    @abc.abstractmethod
+    def metadata(self, data: Path) -> Meta:
+        """What the model needs to know of the data (classes, category ids); saved with every checkpoint."""
+
+    @abc.abstractmethod
+    def dataset(self, data: Path, split: str, args: argparse.Namespace, meta: Meta, train: bool) -> Dataset:
+        """The items of ``split``: (input, target) when ``train``, else (input, item id)."""
+
+    @abc.abstractmethod
+    def model(self, args: argparse.Namespace, meta: Meta) -> nn.Module:
+        """The network, built from scratch (no pretrained weights, ever)."""
+
+    @abc.abstractmethod
+    def loss(self, model: nn.Module, inputs: Any, targets: Any) -> torch.Tensor:
+        """The training loss of one batch (already on the device)."""
+
+    @abc.abstractmethod
+    def predict(self, model: nn.Module, inputs: Any, ids: Sequence[Any], args: argparse.Namespace, meta: Meta
+                ) -> List[Record]:
+        """One record per item of the batch (already on the device), in eval mode and without gradients."""
+
+    @abc.abstractmethod
+    def submission(self, records: List[Record], meta: Meta) -> Dict[str, bytes]:
+        """The files of the submission (name -> content), in exactly the challenge's format."""
+
+    def collate(self) -> Optional[Callable[[List[Any]], Any]]:
+        """How a batch is put together (None: PyTorch's default)."""
+        return None
+
+    def to_device(self, batch: Any, device: torch.device, channels_last: bool) -> Any:
+        """A batch's inputs (or targets) on ``device``."""
+        if isinstance(batch, torch.Tensor):
+            batch = batch.to(device, non_blocking=True)
+            if channels_last and batch.dim() in (4, 5) and batch.is_floating_point():
+                batch = batch.contiguous(memory_format=torch.channels_last if batch.dim() == 4 else torch.channels_last_3d)
+            return batch
+        if isinstance(batch, dict):
+            return {key: self.to_device(value, device, channels_last) for key, value in batch.items()}
+        if isinstance(batch, (list, tuple)):
+            return type(batch)(self.to_device(value, device, channels_last) for value in batch)
+        return batch

@@ -1,0 +1,222 @@
+"""The baselines, on the CPU at a tiny size: from the participants' public/ folder to a submission the checker accepts.
+
+The data is generated so that its labels are a simple function of the pixels (tests/learnable_data.py)
+and goes through ``bundler data`` like the real datasets, so the baselines read exactly what
+participants download.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+torch = pytest.importorskip("torch", reason="the baselines extra (torch, torchvision, av) is not installed")
+
+from baselines.cli import baselines, main  # noqa: E402
+from bundler.config.competition import competition_names  # noqa: E402
+from tests.helpers import REPO, scores_of  # noqa: E402
+from tests.learnable_data import make_learnable  # noqa: E402
+
+HERE = ["--workers", "0", "--device", "cpu", "--seed", "0"]
+TINY = {
+    "classification": ["--arch", "resnet18", "--image-size", "32", "--batch-size", "16", "--lr", "0.05",
+                       "--lr-schedule", "cosine"],
+    "segmentation": ["--image-size", "64", "--width", "8", "--batch-size", "4", "--lr", "0.05"],
+    "detection": ["--arch", "fasterrcnn_mobilenet_v3_large_fpn", "--image-size", "64", "--batch-size", "2", "--lr", "0.01"],
+    "action": ["--image-size", "32", "--frames", "4", "--clips", "2", "--batch-size", "8"],
+}
+
+
+def train(name: str, public: Path, run: Path, epochs: int, *extra: str) -> None:
+    assert main(["train", name, "--data", str(public), "--out", str(run), "--epochs", str(epochs), *TINY[name], *HERE,
+                 *extra]) == 0
+
+
+def log_of(run: Path) -> List[Dict[str, str]]:
+    with (run / "log.csv").open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+@pytest.fixture(scope="module")
+def public(tmp_path_factory):
+    """Each challenge's public/ folder, built once."""
+    made: Dict[str, Path] = {}
+
+    def get(name: str) -> Path:
+        if name not in made:
+            made[name] = make_learnable(name, tmp_path_factory.mktemp(name))
+        return made[name]
+
+    return get
+
+
+def test_there_is_a_baseline_for_every_competition():
+    assert sorted(baselines()) == competition_names()
+
+
+@pytest.mark.parametrize("name", sorted(TINY))
+def test_a_baseline_trains_on_the_public_folder_and_its_val_and_test_predictions_pass_the_scoring_program(
+        name, public, tmp_path, capsys):
+    data = public(name)
+    run = tmp_path / "run"
+    train(name, data, run, 1)
+    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.json", "last.pt", "log.csv"]
+    for split in ("val", "test"):
+        code = main(["predict", name, "--data", str(data), "--run", str(run), "--split", split, "--output",
+                     str(tmp_path / f"{split}.zip"), "--workers", "0", "--device", "cpu"])
+        out = capsys.readouterr().out
+        assert code == 0, out
+        if split == "test":
+            assert out.startswith("valid: ") and "holds no labels" in out
+            total = out.split()[1]
+            assert out.startswith(f"valid: {total} of {total} items")
+    logged = log_of(run)[0]
+    rescored = scores_of(tmp_path, data / "references" / "val", tmp_path / "val.zip")
+    from scoring.challenge import get_challenge
+
+    for column in get_challenge(name).columns:
+        assert float(logged[column.key]) == rescored[column.key], column.key
+
+
+def test_the_classification_baseline_learns_a_colour_per_class(public, tmp_path):
+    train("classification", public("classification"), tmp_path / "run", 10)
+    assert max(float(row["top1_accuracy"]) for row in log_of(tmp_path / "run")) >= 0.9
+
+
+def test_the_segmentation_baseline_learns_a_colour_per_class(public, tmp_path):
+    train("segmentation", public("segmentation"), tmp_path / "run", 15)
+    assert max(float(row["iou_class"]) for row in log_of(tmp_path / "run")) >= 0.5
+
+
+def test_the_detection_baseline_overfits_a_handful_of_images(public, tmp_path):
+    data = public("detection")
+    assert main(["train", "detection", "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "3",
+                 "--image-size", "64", "--batch-size", "1", "--lr", "0.01", "--lr-schedule", "constant", *HERE]) == 0
+    losses = [float(row["train_loss"]) for row in log_of(tmp_path / "run")]
+    assert losses[-1] < losses[0] / 2, losses
+
+
+def test_the_action_baselines_loss_falls(public, tmp_path):
+    train("action", public("action"), tmp_path / "run", 5)
+    losses = [float(row["train_loss"]) for row in log_of(tmp_path / "run")]
+    assert losses[-1] < losses[0], losses
+
+
+def test_a_resumed_run_continues_the_same_run_and_a_seed_repeats_it_exactly(public, tmp_path):
+    data = public("classification")
+    constant = ("--lr-schedule", "constant")  # a cosine schedule would follow --epochs, which differs here
+    train("classification", data, tmp_path / "straight", 2, *constant)
+    train("classification", data, tmp_path / "resumed", 1, *constant)
+    train("classification", data, tmp_path / "resumed", 2, *constant, "--resume")
+    straight, resumed = log_of(tmp_path / "straight"), log_of(tmp_path / "resumed")
+    assert [row["epoch"] for row in resumed] == ["1", "2"]
+    for row in straight + resumed:
+        row.pop("seconds")
+    assert straight == resumed
+    one = torch.load(tmp_path / "straight" / "last.pt", weights_only=True)
+    two = torch.load(tmp_path / "resumed" / "last.pt", weights_only=True)
+    assert one["epoch"] == two["epoch"] == 2
+    assert all(torch.equal(one["model"][key], two["model"][key]) for key in one["model"])
+    assert one["optimizer"]["state"].keys() == two["optimizer"]["state"].keys()
+    assert main(["train", "classification", "--data", str(data), "--out", str(tmp_path / "straight"), *HERE]) == 1
+
+
+def test_a_killed_run_loses_at_most_one_epoch_and_resumes(public, tmp_path):
+    data, run = public("classification"), tmp_path / "run"
+    command = [sys.executable, "-m", "baselines", "train", "classification", "--data", str(data), "--out", str(run),
+               "--epochs", "30", *TINY["classification"], *HERE]
+    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if (run / "log.csv").is_file() and len(log_of(run)) >= 2:
+            break
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    logged = len(log_of(run))
+    saved = torch.load(run / "last.pt", weights_only=True)["epoch"]
+    assert logged >= 2 and saved in (logged - 1, logged)  # at most the epoch under way is lost
+    train("classification", data, run, saved + 1, "--resume")
+    assert [int(row["epoch"]) for row in log_of(run)] == list(range(1, saved + 2))
+
+
+def test_torchrun_trains_on_two_cpu_processes_with_one_writer_and_whole_val_scores(public, tmp_path):
+    data, run = public("classification"), tmp_path / "run"
+    torchrun = Path(sys.executable).parent / "torchrun"
+    done = subprocess.run([str(torchrun), "--standalone", "--nproc_per_node", "2", "-m", "baselines", "train",
+                           "classification", "--data", str(data), "--out", str(run), "--epochs", "1",
+                           *TINY["classification"], *HERE], cwd=REPO, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.json", "last.pt", "log.csv"]
+    assert '"processes": 2' in (run / "config.json").read_text() and len(log_of(run)) == 1
+    assert main(["predict", "classification", "--data", str(data), "--run", str(run), "--split", "val", "--output",
+                 str(tmp_path / "val.zip"), *HERE[:4]]) == 0
+    rescored = scores_of(tmp_path, data / "references" / "val", tmp_path / "val.zip")
+    assert float(log_of(run)[0]["top1_accuracy"]) == rescored["top1_accuracy"]
+
+
+def corrupt(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:40])
+
+
+@pytest.mark.parametrize("name, damage, expected", [
+    ("classification", lambda data: data / "references", "not the public/ folder of a 'bundler data' build"),
+    ("classification", lambda data: data.parent / "reference" / "val", "not the public/ folder"),
+    ("segmentation", lambda data: shutil.rmtree(data / "leftImg8bit" / "val") or data, "leftImg8bit/val: not found"),
+    ("classification", lambda data: corrupt(next((data / "train").glob("*/*.JPEG"))) or data, "not a readable image"),
+    ("action", lambda data: corrupt(next((data / "train").glob("*.avi"))) or data, "not a readable video"),
+])
+def test_bad_input_is_one_error_line(name, damage, expected, public, tmp_path, capsys):
+    copy = tmp_path / "copy"
+    shutil.copytree(public(name).parent, copy)
+    data = damage(copy / "public")
+    code = main(["train", name, "--data", str(data), "--out", str(tmp_path / "run"), "--epochs", "1", *TINY[name], *HERE])
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert code == 1 and len(errors) == 1 and expected in errors[0] and "Traceback" not in err, err
+
+
+def test_a_data_folder_of_another_challenge_and_a_checkpoint_of_another_baseline_are_refused(public, tmp_path, capsys):
+    assert main(["train", "segmentation", "--data", str(public("classification")), "--out", str(tmp_path / "r"),
+                 *HERE]) == 1
+    assert "the public/ folder of the classification challenge, not of segmentation" in capsys.readouterr().err
+    train("classification", public("classification"), tmp_path / "cls", 1)
+    capsys.readouterr()
+    (tmp_path / "seg").mkdir()
+    shutil.copy(tmp_path / "cls" / "best.pt", tmp_path / "seg" / "best.pt")
+    assert main(["predict", "segmentation", "--data", str(public("segmentation")), "--run", str(tmp_path / "seg"),
+                 "--split", "test", "--output", str(tmp_path / "s.zip"), *HERE[:4]]) == 1
+    err = capsys.readouterr().err
+    assert err.endswith("a checkpoint of the classification baseline, not of segmentation\n") and len(err.splitlines()) == 1
+
+
+def test_training_and_prediction_touch_no_network_and_no_weights_cache(public, tmp_path, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a baseline reached for the network or for downloaded weights")
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch-home"))
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", refuse)
+    monkeypatch.setattr(torch.hub, "download_url_to_file", refuse)
+    import argparse
+
+    for name, baseline in baselines().items():  # the real default networks, built as a full run builds them
+        own = {flag[2:]: options["default"] for flag, options in baseline.arguments}
+        defaults = argparse.Namespace(**baseline.defaults, **own)
+        baseline.model(defaults, baseline.metadata(public(name)))
+    data = public("detection")
+    train("detection", data, tmp_path / "run", 1)
+    assert main(["predict", "detection", "--data", str(data), "--run", str(tmp_path / "run"), "--split", "test",
+                 "--output", str(tmp_path / "t.zip"), *HERE[:4]]) == 0
+    assert not (tmp_path / "torch-home").exists()
