@@ -125,6 +125,8 @@ def _parser() -> argparse.ArgumentParser:
     final.add_argument("--output", type=Path, help="the folder to write (default build/NAME_results)")
     lint = command("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
     lint.add_argument("bundle", type=Path)
+    lint.add_argument("--no-leak-guard", action="store_true",
+                      help="skip the leak guard (which scores and searches every public file): the platform's rules only")
     trial = command("try", help="score a submission with a bundle, as the platform's worker does")
     trial.add_argument("bundle", type=Path)
     trial.add_argument("submission", type=Path)
@@ -220,7 +222,7 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
-    problems = check_bundle(args.bundle)
+    problems = check_bundle(args.bundle, leaks=not args.no_leak_guard)
     for problem in problems:
         print(f"{args.bundle}: {problem}")
     if not problems:

@@ -15,7 +15,7 @@ import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, List, Optional, Tuple, Type, TypeVar
+from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar
 
 from scoring.errors import ReferenceDataError
 from scoring.json_text import parse_json
@@ -47,6 +47,26 @@ class Section:
 
     title: str
     html: str
+
+
+PAIRS, BOXES, MAPS = "pairs", "boxes", "maps"  # the kinds of hidden facts the leak guard looks for
+
+
+@dataclass(frozen=True)
+class HiddenFacts:
+    """What a labelled reference knows that its label-free view does not: the facts a leak would reveal.
+
+    ``pairs``: (item id, class number as text); ``boxes``: (image id, category id, x, y, w, h) rounded to
+    ``BOX_DECIMALS``; ``maps``: (height, width, SHA-256 of the label map as bytes). ``chance`` is the probability
+    that one guess about an item is a fact by luck (one over the classes for pairs, none for boxes and maps).
+    """
+
+    kind: str
+    facts: FrozenSet[Tuple[Any, ...]]
+    chance: float = 0.0
+
+
+BOX_DECIMALS = 1  # boxes are compared after rounding, so that a file written by another tool still matches
 
 
 @dataclass
@@ -117,6 +137,10 @@ class Challenge(abc.ABC):
         Reads only what a label-free reference holds (ids, names, sizes), so that a sample built from a
         label-free reference, as the starting kit's is, cannot carry anything hidden.
         """
+
+    @abc.abstractmethod
+    def hidden_facts(self, reference: Any) -> HiddenFacts:
+        """What a labelled reference knows that its label-free view does not (for the leak guard of ``bundler check``)."""
 
     def reference_info(self, labels: bool = True, **settings: Any) -> bytes:
         """The reference.json of a reference folder of this challenge."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import sys
 import textwrap
+import zipfile
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
@@ -202,9 +203,33 @@ def detection(folder: Path) -> List[Tuple[str, Command]]:
     ]
 
 
+def leak_guard(folder: Path) -> List[Tuple[str, Command]]:
+    """``bundler check`` of a classification bundle with 10 000 test items and their public data, guard on and off."""
+    from bundler.bundles.build import build
+    from bundler.config.competition import load_competition
+    from bundler.data.builder import Selection, builders
+    from bundler.data.builder import build as build_data
+    from tests.fake_datasets import small_imagenet
+
+    source = small_imagenet(folder / "source", classes=100, train=20, val=100)
+    data = folder / "data"
+    build_data(builders()["classification"], source, data, Selection(seed=1, sizes={"train": 10, "val": 10, "test": 100}))
+    bundle = build(load_competition("classification"), folder / "plain.zip", data=data).path
+    public = {f"public/{p.relative_to(data / 'public').as_posix()}": p.read_bytes()
+              for p in sorted((data / "public").rglob("*")) if p.is_file()}
+    with zipfile.ZipFile(bundle) as archive:
+        files = {name: archive.read(name) for name in archive.namelist()}
+    files["public_data.zip"] = write_zip(folder / "public_data.zip", public).read_bytes()
+    bundled = write_zip(folder / "bundle.zip", files)
+    print(f"leak guard: {len(public)} public data files, 10 000 test items", file=sys.stderr)
+    check = [sys.executable, "-m", "bundler", "check", str(bundled)]
+    return [("bundler check --no-leak-guard", [*check, "--no-leak-guard"]), ("bundler check (leak guard on)", check)]
+
+
 CASES: Dict[str, Case] = {
     "classification": classification,
     "action": action,
     "segmentation": segmentation,
     "detection": detection,
+    "leak-guard": leak_guard,
 }

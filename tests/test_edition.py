@@ -187,12 +187,20 @@ def rebuilt_with_kit_member(bundle: Path, target: Path, member: str, data: bytes
 
 def test_check_flags_a_kit_sample_made_from_the_hidden_labels(edition):
     name, data, bundle, root = edition
-    perfect = PERFECT[name][0](data / "public")
+    perfect = PERFECT[name][1](data / "reference" / "test")
     leaky = rebuilt_with_kit_member(bundle, root / "leaky.zip", "sample_submission.zip",
                                     write_zip(root / "perfect.zip", perfect).read_bytes())
     problems = check_bundle(leaky)
     assert any("starting_kit.zip/sample_submission.zip scores" in p and "far above random predictions" in p
-               and "reference_data_1.zip" in p for p in problems), problems
+               and "reference_data_2.zip" in p for p in problems), problems
+
+
+def test_a_perfect_val_submission_in_the_kit_is_no_leak_since_participants_hold_the_val_labels(edition):
+    name, data, bundle, root = edition
+    perfect = PERFECT[name][0](data / "public")
+    kit = rebuilt_with_kit_member(bundle, root / "val-kit.zip", "val_answers.zip",
+                                  write_zip(root / "perfect-val.zip", perfect).read_bytes())
+    assert check_bundle(kit) == []
 
 
 def test_check_flags_a_kit_that_copies_a_reference_file(edition):

@@ -1,12 +1,19 @@
 """Does anything public in a bundle carry the hidden reference? The guard behind ``bundler check``.
 
 Public is every member but the reference data, the scoring program and competition.yaml: the pages,
-the logo, the starting kit, public data (nested zips opened). Two tests:
+the logo, the starting kit, public data, with nested zips opened. A phase's reference is itself
+public when its reference.json says so (``"public": true``: the val labels ``bundler data`` hands
+to participants) or when a labelled reference published in the bundle holds all of its facts; the
+last phase, which ranks the competition, must not score such a reference. Against every other
+(hidden) reference the guard looks at content, not bytes:
 
-- a public file that is a copy of a reference file (other than reference.json and tiny files);
-- a sample submission in the starting kit that scores clearly better, against a phase's reference,
-  than random predictions for the same items do (the challenge's own sample, drawn from the
-  reference's label-free view with other seeds): it was made from the labels.
+- every public file and zip, and every folder of PNGs, that the challenge's own reader accepts as a
+  submission is scored; one that scores clearly above random predictions for the same items (the
+  challenge's sample, drawn from the reference's label-free view) was made from the labels;
+- every public file is searched for the reference's hidden facts (item and class, image and box,
+  label map; see ``fingerprints``): more of them than chance and the public references explain is a
+  leak, named with the numbers;
+- a public file that is a byte copy of a reference file is named as such.
 """
 
 from __future__ import annotations
@@ -15,20 +22,23 @@ import hashlib
 import io
 import tempfile
 import zipfile
-from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from bundler.bundles.zips import write_folder, zip_bytes
-from bundler.platforms.facts import named_members
-from scoring.challenge import Challenge, has_labels, load_reference, read_reference_info
-from scoring.cli import score_submission
+from bundler.bundles.fingerprints import chance_level, found_in
+from bundler.bundles.zips import write_folder
+from bundler.platforms.facts import is_codabench, named_members
+from scoring.challenge import PAIRS, REFERENCE_INFO, Challenge, HiddenFacts, has_labels, load_reference, read_reference_info
 from scoring.errors import ReferenceDataError, SubmissionError
-from scoring.submission import ZIP_ERRORS
+from scoring.submission import ZIP_ERRORS, Submission
 
-SMALL = 64  # bytes: a file this short (a header, an empty list) proves nothing
-MARGIN = 0.05  # how far above the best random sample a kit sample may score before it is a leak
+SMALL = 64  # bytes: a file this short (a header, an empty list) proves nothing as a copy
+MARGIN = 0.05  # how far above the best random sample a public submission may score before it is a leak
 BASELINE_SEEDS = (101, 102, 103)
 NESTED = 3  # zips inside zips opened at most this deep
+SUBMISSION_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".gz")  # a public file scored alone as a submission
+NOUNS = {"pairs": "(item, class) labels", "boxes": "boxes", "maps": "label maps"}
 
 
 def _files(name: str, data: bytes, depth: int = 0) -> Iterator[Tuple[str, bytes]]:
@@ -49,64 +59,188 @@ def _under(name: str, member: str) -> bool:
     return name == member or name.startswith(member.rstrip("/") + "/")
 
 
+def _inside(files: Dict[str, bytes], prefix: str) -> Dict[str, bytes]:
+    """The files below ``prefix/``, named relative to it."""
+    start = prefix.rstrip("/") + "/"
+    return {name[len(start):]: data for name, data in files.items() if name.startswith(start)}
+
+
+@dataclass
+class Reference:
+    """A phase's reference, loaded from the bundle: its challenge, its data, what it hides, and whether it is public."""
+
+    member: str
+    files: Dict[str, bytes]
+    challenge: Challenge
+    loaded: Any
+    hidden: HiddenFacts
+    public: str = ""  # why participants hold its labels ("" if they do not)
+
+
+def _load(folder: Path, files: Dict[str, bytes]) -> Optional[Tuple[Challenge, Any, Dict[str, Any]]]:
+    """A reference folder written to ``folder`` and loaded, or None if it is not a labelled reference of ours."""
+    safe = {name: data for name, data in files.items()
+            if not PurePosixPath(name).is_absolute() and ".." not in PurePosixPath(name).parts}
+    try:
+        write_folder(folder, safe)
+        info = read_reference_info(folder)
+        if not has_labels(info):
+            return None
+        challenge, loaded = load_reference(folder)
+    except (ReferenceDataError, OSError, ValueError):
+        return None
+    return challenge, loaded, info
+
+
+def _references(secret: Dict[str, bytes], members: List[str], scratch: Path) -> List[Reference]:
+    found = []
+    for number, member in enumerate(members):
+        files = _inside(secret, member)
+        loaded = _load(scratch / f"hidden_{number}", files)
+        if loaded is not None:
+            challenge, data, info = loaded
+            found.append(Reference(member, files, challenge, data, challenge.hidden_facts(data),
+                                   "its reference.json says it is public" if info.get("public") is True else ""))
+    return found
+
+
+def _public_references(public: Dict[str, bytes], scratch: Path) -> List[Tuple[str, HiddenFacts]]:
+    """Every labelled reference folder published in the bundle (a reference.json with labels), with its facts."""
+    found = []
+    for number, name in enumerate(sorted(n for n in public if PurePosixPath(n).name == REFERENCE_INFO and "/" in n)):
+        folder = str(PurePosixPath(name).parent)
+        loaded = _load(scratch / f"public_{number}", _inside(public, folder))
+        if loaded is not None:
+            challenge, data, _ = loaded
+            found.append((folder, challenge.hidden_facts(data)))
+    return found
+
+
+def _ranking_member(config: Dict[str, Any]) -> Optional[str]:
+    """The reference of the last phase, the one that ranks the competition."""
+    if is_codabench(config):
+        phases, tasks = config.get("phases"), config.get("tasks")
+        if isinstance(phases, list) and phases and isinstance(phases[-1], dict) and isinstance(tasks, list):
+            listed = phases[-1].get("tasks") or []
+            by_index = {task.get("index"): task for task in tasks if isinstance(task, dict)}
+            task = by_index.get(listed[0]) if listed else None
+            return str(task["reference_data"]) if task and task.get("reference_data") else None
+        return None
+    phases = config.get("phases")
+    if not isinstance(phases, dict) or not phases:
+        return None
+    last = phases[max(phases, key=lambda key: int(key) if str(key).isdigit() else -1)]
+    return str(last["reference_data"]) if isinstance(last, dict) and last.get("reference_data") else None
+
+
 def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]:
-    """Every public member that carries reference content, named with the reference file it copies."""
-    references = named_members(config, "reference_data")
-    private = references | named_members(config, "scoring_program") | {"competition.yaml"}
+    """Every public member that carries hidden reference content, and a ranking phase that scores public labels."""
+    members = named_members(config, "reference_data")
+    private = members | named_members(config, "scoring_program") | {"competition.yaml"}
     public: Dict[str, bytes] = {}
     secret: Dict[str, bytes] = {}
     for name in archive.namelist():
         if name.endswith("/"):
             continue
-        if any(_under(name, member) for member in references):
+        if any(_under(name, member) for member in members):
             secret.update(_files(name, archive.read(name)))
         elif not any(_under(name, member) for member in private):
             public.update(_files(name, archive.read(name)))
-    digests = {hashlib.sha256(data).digest(): name for name, data in secret.items()
-               if len(data) >= SMALL and not name.endswith(("reference.json", ".zip"))}
-    problems = [f"{name} is a copy of the hidden {digests[hashlib.sha256(data).digest()]}"
-                for name, data in sorted(public.items()) if hashlib.sha256(data).digest() in digests]
-    samples = {name: data for name, data in public.items() if name.endswith("sample_submission.zip")}
-    for member in sorted(references):
-        files = {name[len(member.rstrip("/")) + 1:]: data for name, data in secret.items()
-                 if _under(name, member) and name != member}
-        for sample, data in samples.items():
-            problem = _sample_beats_chance(sample, data, member, files)
-            if problem:
-                problems.append(problem)
+    problems: List[str] = []
+    with tempfile.TemporaryDirectory(prefix="leak-check-") as folder:
+        scratch = Path(folder)
+        references = _references(secret, sorted(members), scratch)
+        published = _public_references(public, scratch)
+        for reference in references:
+            for where, facts in published:
+                if not reference.public and facts.kind == reference.hidden.kind and reference.hidden.facts <= facts.facts:
+                    reference.public = f"{where} in the bundle holds all its labels"
+        ranking = _ranking_member(config)
+        for reference in references:
+            if reference.public and reference.member == ranking:
+                problems.append(f"the last phase, which ranks the competition, scores {reference.member}, whose labels "
+                                f"participants hold ({reference.public}): score hidden test labels in the last phase "
+                                f"(val may only be a development phase)")
+        hidden = [reference for reference in references if not reference.public]
+        explained = [facts for _, facts in published]
+        problems += _copies(public, hidden)
+        for reference in hidden:
+            problems += _facts_found(public, reference, explained)
+            problems += _submissions_above_chance(public, reference, scratch)
     return problems
 
 
-def _sample_beats_chance(sample: str, data: bytes, member: str, files: Dict[str, bytes]) -> str:
-    """A problem if ``sample`` scores clearly above random predictions against the reference ``files``."""
-    with tempfile.TemporaryDirectory(prefix="leak-check-") as scratch:
-        folder = Path(scratch) / "reference"
-        for name, content in files.items():
-            path = folder / name
-            if folder.resolve() not in path.resolve().parents:
-                continue  # a name escaping the folder: not a reference of ours
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(content)
-        try:
-            if not has_labels(read_reference_info(folder)):
-                return ""
-            challenge, reference = load_reference(folder)
-            ours = _primary(challenge, folder, Path(scratch) / "sample.zip", data)
-        except (ReferenceDataError, SubmissionError):
-            return ""  # not our format, or a sample of another phase's items: nothing to compare
-        write_folder(Path(scratch) / "label_free", challenge.label_free_files(reference))
-        _, public = load_reference(Path(scratch) / "label_free")
-        chance = max(_primary(challenge, folder, Path(scratch) / f"random_{seed}.zip",
-                              zip_bytes(challenge.sample_submission(public, seed))) for seed in BASELINE_SEEDS)
-    if ours > chance + MARGIN:
-        column = challenge.primary
-        return (f"{sample} scores {column.label} {ours:.4f} against {member}, far above random predictions for the same "
-                f"items (at most {chance:.4f}): it was made from the hidden labels")
-    return ""
+def _copies(public: Dict[str, bytes], hidden: List[Reference]) -> List[str]:
+    """Public files that are byte copies of a hidden reference's files that carry its labels (not its class list)."""
+    digests = {hashlib.sha256(data).digest(): f"{reference.member}/{name}" for reference in hidden
+               for name, data in reference.files.items()
+               if len(data) >= SMALL and name != REFERENCE_INFO and found_in(data, reference.hidden).facts}
+    return [f"{name} is a copy of the hidden {digests[hashlib.sha256(data).digest()]}"
+            for name, data in sorted(public.items()) if hashlib.sha256(data).digest() in digests]
 
 
-def _primary(challenge: Challenge, folder: Path, path: Path, data: bytes) -> float:
-    path.write_bytes(data)
-    _, result = score_submission(folder, path)
-    value = result.scores[challenge.primary.key]
+def _facts_found(public: Dict[str, bytes], reference: Reference, explained: List[HiddenFacts]) -> List[str]:
+    """Public files holding more of the reference's hidden facts than chance and the public references explain."""
+    hidden = reference.hidden
+    known = set().union(*(facts.facts for facts in explained if facts.kind == hidden.kind)) if explained else set()
+    secret = hidden.facts - known
+    if not secret:
+        return []
+    labels = dict(secret) if hidden.kind == PAIRS else None
+    narrowed = HiddenFacts(hidden.kind, frozenset(secret), hidden.chance)
+    problems = []
+    for name, data in sorted(public.items()):
+        if name.lower().endswith(".zip"):
+            continue  # its files are looked at one by one
+        found = found_in(data, narrowed, labels)
+        expected, threshold = chance_level(found.guesses, hidden.chance)
+        if found.facts and len(found.facts) >= threshold:
+            problems.append(
+                f"{name} holds {len(found.facts)} of the {len(hidden.facts)} hidden {NOUNS[hidden.kind]} of "
+                f"{reference.member} ({len(found.facts) / len(hidden.facts):.0%}); chance would give about {expected:.1f} "
+                f"of the {found.guesses} it states: it carries the hidden reference")
+    return problems
+
+
+def _candidates(public: Dict[str, bytes]) -> Iterator[Tuple[str, Dict[str, bytes]]]:
+    """Every public zip (its files), text file (alone) and folder of PNGs (its PNGs), as a submission's files."""
+    for name, data in sorted(public.items()):
+        if name.lower().endswith(".zip"):
+            yield name, _inside(public, name)
+        elif name.lower().endswith(SUBMISSION_SUFFIXES):
+            yield name, {PurePosixPath(name).name: data}
+    folders = sorted({str(PurePosixPath(name).parent) for name in public if name.lower().endswith(".png")})
+    for folder in folders:
+        pngs = {name: data for name, data in _inside(public, folder).items() if "/" not in name and name.endswith(".png")}
+        yield f"{folder}/", pngs
+
+
+def _primary(challenge: Challenge, reference: Any, files: Dict[str, bytes], folder: Path) -> Optional[float]:
+    """The primary score of ``files`` as a submission (higher is better), or None if the reader refuses them."""
+    try:
+        write_folder(folder, files)
+        with Submission(folder, challenge.max_submission_bytes) as submission:
+            value = challenge.score(reference, submission).scores[challenge.primary.key]
+    except (SubmissionError, ReferenceDataError, OSError, ValueError):
+        return None
     return value if challenge.primary.sort == "desc" else -value
+
+
+def _submissions_above_chance(public: Dict[str, bytes], reference: Reference, scratch: Path) -> List[str]:
+    """Public files or zips that score clearly above random predictions against the reference."""
+    challenge = reference.challenge
+    with tempfile.TemporaryDirectory(dir=scratch) as work:
+        write_folder(Path(work) / "label_free", challenge.label_free_files(reference.loaded))
+        _, label_free = load_reference(Path(work) / "label_free")
+        chance = max(_primary(challenge, reference.loaded, challenge.sample_submission(label_free, seed), Path(work) / "s")
+                     or 0.0 for seed in BASELINE_SEEDS)
+        problems = []
+        for name, files in _candidates(public):
+            if not files:
+                continue
+            ours = _primary(challenge, reference.loaded, files, Path(work) / "candidate")
+            if ours is not None and ours > chance + MARGIN:
+                column = challenge.primary
+                problems.append(f"{name} scores {column.label} {ours:.4f} against {reference.member}, far above random "
+                                f"predictions for the same items (at most {chance:.4f}): it was made from the hidden labels")
+    return problems

@@ -173,6 +173,11 @@ def _cross_checks(config: s.Values, context: Document) -> None:
     if config.end_date is not None and phases and config.end_date.when <= phases[-1].start.when:
         context.report(("end_date",), f"end_date ({config.end_date.text}) must be after the last phase's start "
                                       f"({phases[-1].start.text})")
+    listed = [p for p in (config.phases or []) if p is not None]
+    if listed and listed[-1].split == "val":
+        context.report(("phases", len(listed) - 1, "split"),
+                       f"phases[{len(listed)}].split: val, but the last phase ranks the competition and participants "
+                       f"download the val labels: score test in the last phase (val may only be a development phase)")
     names = [p.name for p in phases]
     for i, name in enumerate(names):
         if name in names[:i]:

@@ -20,6 +20,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 
 from bundler.bundles.zips import sha256
 from bundler.config.competition import COMPETITIONS
+from scoring.challenge import REFERENCE_INFO
 from scoring.progress import progress
 
 MARKER = ".vipriors-data.json"
@@ -41,6 +42,10 @@ class DataError(Exception):
     def __init__(self, problems: Sequence[str]) -> None:
         super().__init__("\n".join(problems))
         self.problems = list(problems)
+
+
+def _json_line(value: Any) -> bytes:
+    return (json.dumps(value) + "\n").encode()
 
 
 def _json_bytes(value: Any) -> bytes:
@@ -74,8 +79,14 @@ class Plan:
         self.write(dest, _json_bytes(value))
 
     def scored(self, split: str, name: str, source: Optional[Path] = None, data: Optional[bytes] = None) -> None:
-        """A file of the scorer reference of ``split``; a public split's reference is also put in public/references/."""
-        places = [f"reference/{split}/{name}"] + ([f"public/references/{split}/{name}"] if REFERENCES[split]["public"] else [])
+        """A file of the scorer reference of ``split``; a public split's reference is also put in public/references/.
+
+        A public split's reference.json says so (``"public": true``): ``bundler check`` refuses a last phase scoring it.
+        """
+        public = REFERENCES[split]["public"]
+        if public and name == REFERENCE_INFO and data is not None:
+            data = _json_line({**json.loads(data), "public": True})
+        places = [f"reference/{split}/{name}"] + ([f"public/references/{split}/{name}"] if public else [])
         self.items += [Item(dest, source=source, data=data) for dest in places]
 
     def scored_json(self, split: str, name: str, value: Any) -> None:

@@ -58,8 +58,9 @@ def bundle_warnings(path: Path) -> List[str]:
     return warnings
 
 
-def check_bundle(path: Path) -> List[str]:
-    """Every problem the platform would fail on, or that would leave a leaderboard column empty."""
+def check_bundle(path: Path, leaks: bool = True) -> List[str]:
+    """Every problem the platform would fail on, or that would leave a leaderboard column empty; with ``leaks``, also
+    every public member that carries the hidden reference (the leak guard)."""
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
@@ -75,7 +76,7 @@ def check_bundle(path: Path) -> List[str]:
         if not isinstance(config, dict):
             return ["competition.yaml: expected a mapping"]
         if is_codabench(config):
-            return _check_v2(config, names, archive) + leak_problems(archive, config)
+            return _check_v2(config, names, archive) + (leak_problems(archive, config) if leaks else [])
         problems: List[str] = []
         yamls = [n for n in archive.namelist() if ".yaml" in n]
         if yamls != ["competition.yaml"]:
@@ -83,7 +84,7 @@ def check_bundle(path: Path) -> List[str]:
         problems += _check_competition(config, names)
         problems += _check_phases(config, names, archive)
         problems += _check_leaderboard(config)
-        problems += leak_problems(archive, config)
+        problems += leak_problems(archive, config) if leaks else []
     return problems
 
 

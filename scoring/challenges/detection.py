@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from scoring import report
-from scoring.challenge import Challenge, Column, Result, Section, has_labels
+from scoring.challenge import BOX_DECIMALS, BOXES, Challenge, Column, HiddenFacts, Result, Section, has_labels
 from scoring.errors import ReferenceDataError, SubmissionError, quote
 from scoring.json_text import parse_json
 from scoring.limits import human_bytes
@@ -226,6 +226,14 @@ class Detection(Challenge):
 
     def load_reference(self, folder: Path, info: Dict[str, Any]) -> DetectionReference:
         return _read_reference(folder / "annotations.json", has_labels(info))
+
+    def hidden_facts(self, reference: DetectionReference) -> HiddenFacts:
+        truth = reference.truth
+        boxes = np.round(truth.xywh, BOX_DECIMALS).tolist()
+        facts = frozenset((int(reference.image_ids[i]), int(reference.category_ids[c]), *box)
+                          for i, c, box, crowd in zip(truth.image.tolist(), truth.category.tolist(), boxes, truth.crowd.tolist())
+                          if not crowd)
+        return HiddenFacts(BOXES, facts)
 
     def label_free_files(self, reference: DetectionReference) -> Dict[str, bytes]:
         document = {"images": reference.images, "categories": reference.categories, "annotations": []}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import struct
@@ -16,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from scoring import report
-from scoring.challenge import Challenge, Column, Result, Section, has_labels
+from scoring.challenge import MAPS, Challenge, Column, HiddenFacts, Result, Section, has_labels
 from scoring.errors import ReferenceDataError, SubmissionError
 from scoring.json_text import parse_json
 from scoring.limits import LIMITS
@@ -61,6 +62,22 @@ class SegmentationReference:
                 return truth.size
         except PILLOW_ERRORS as exc:
             raise ReferenceDataError(f"{path}: not a readable PNG ({exc})") from None
+
+
+def label_map_fact(labels: np.ndarray) -> Optional[Tuple[int, int, str]]:
+    """(height, width, SHA-256 of the label values as bytes) of a 2-D map of labelIds; None for anything else.
+
+    A map of instanceIds (``labelId * 1000 + k`` for instances) gives the fact of its labelIds: it reveals as much.
+    """
+    if labels.ndim == 3 and labels.shape[2] >= 3 and (labels[..., :3] == labels[..., :1]).all():
+        labels = labels[..., 0]  # grey written as RGB(A)
+    if labels.ndim != 2 or labels.size == 0 or labels.min() < 0:
+        return None
+    if labels.max() > 255:
+        labels = np.where(labels >= 1000, labels // 1000, labels)
+        if labels.max() > 255:
+            return None
+    return labels.shape[0], labels.shape[1], hashlib.sha256(np.ascontiguousarray(labels, dtype=np.uint8).tobytes()).hexdigest()
 
 
 def _decode_reference(path: Path) -> np.ndarray:
@@ -172,6 +189,11 @@ class Segmentation(Challenge):
         if missing:
             raise ReferenceDataError(f"{folder}: {missing[0]}{INSTANCE_SUFFIX} is missing")
         return SegmentationReference(folder, names)
+
+    def hidden_facts(self, reference: SegmentationReference) -> HiddenFacts:
+        maps = frozenset(label_map_fact(_decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}"))
+                         for name in reference.names)
+        return HiddenFacts(MAPS, frozenset(fact for fact in maps if fact is not None))
 
     def label_free_files(self, reference: SegmentationReference) -> Dict[str, bytes]:
         sizes = {name: list(reference.size(name)) for name in reference.names}

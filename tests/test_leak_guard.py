@@ -1,0 +1,266 @@
+"""The leak guard of ``bundler check`` sees content, not bytes: the hidden test labels written again by another tool,
+in another layout, as a page's table or as a ready-made submission under any name, in the kit, the public data or a
+page, are flagged with the numbers; the public val labels and label-free references are not; and the phase that
+ranks the competition never scores labels participants hold."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import random
+import zipfile
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+from bundler.bundles.build import build
+from bundler.bundles.fingerprints import chance_level, found_in
+from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
+from bundler.platforms.check import check_bundle
+from scoring.challenge import BOXES, MAPS, PAIRS, HiddenFacts
+from scoring.challenges.segmentation import label_map_fact
+from tests.fake_datasets import make
+from tests.helpers import write_zip
+
+Files = Dict[str, bytes]
+
+
+@pytest.fixture(scope="module", params=competition_names())
+def edition(request, tmp_path_factory):
+    """(name, the data folder, the bundle built from it, a scratch folder)."""
+    root = tmp_path_factory.mktemp(f"leak-{request.param}")
+    _, data = make(request.param, root)
+    return request.param, data, build(load_competition(request.param), root / "bundle.zip", data=data).path, root
+
+
+def zipped(files: Files) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def planted(bundle: Path, target: Path, where: str, name: str, data: bytes) -> Path:
+    """A copy of ``bundle`` with ``data`` added as ``name`` in the starting kit, in public data, or as a page."""
+    with zipfile.ZipFile(bundle) as archive:
+        files = {member: archive.read(member) for member in archive.namelist()}
+    if where == "kit":
+        with zipfile.ZipFile(io.BytesIO(files["starting_kit.zip"])) as kit:
+            inner = {member: kit.read(member) for member in kit.namelist()}
+        files["starting_kit.zip"] = zipped({**inner, name: data})
+    elif where == "public data":
+        files["public_data.zip"] = zipped({f"public/{name}": data})
+    else:
+        files["overview.html"] = files["overview.html"] + b"\n" + data
+    return write_zip(target, files)
+
+
+def label_rows(name: str, reference: Path) -> List[Tuple[str, str]]:
+    if name == "classification":
+        return [tuple(row) for row in csv.reader(io.StringIO((reference / "labels.csv").read_text()))][1:]
+    return [tuple(line.split()) for line in (reference / "labels.txt").read_text().splitlines()]
+
+
+def html_table(rows: List[Tuple[str, ...]]) -> bytes:
+    cells = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows)
+    return f"<h3>Answers</h3><table><tr><th>Item</th><th>Class</th></tr>{cells}</table>".encode()
+
+
+def rewritten_pairs(rows: List[Tuple[str, str]]) -> bytes:
+    """Labels as another tool writes them: class first, semicolons, CRLF, rows shuffled, UTF-16."""
+    shuffled = random.Random(5).sample(rows, len(rows))
+    return "\r\n".join(f"{label};{item}" for item, label in shuffled).encode("utf-16")
+
+
+def rewritten_coco(reference: Path) -> bytes:
+    document = json.loads((reference / "annotations.json").read_text())
+    for annotation in document["annotations"]:
+        annotation["bbox"] = [float(f"{v:.3f}") for v in annotation["bbox"]]
+    return json.dumps({"data": document}, indent=4, sort_keys=True).encode()
+
+
+def remapped(data: bytes, mode: str) -> bytes:
+    """A label PNG re-encoded in another mode (L, P or I;16), with other settings."""
+    labels = np.asarray(Image.open(io.BytesIO(data)))
+    image = Image.fromarray(labels.astype(np.uint16)) if mode == "I;16" else Image.fromarray(labels, "L")
+    if mode == "P":
+        image = image.convert("P")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def leaks(name: str, data: Path) -> List[Tuple[str, str, bytes, str]]:
+    """(where, file name, content, what the message must say) of each kind of leak this challenge's formats allow."""
+    reference = data / "reference" / "test"
+    if name in ("classification", "action"):
+        rows = label_rows(name, reference)
+        header = "Image IDs,Predictions\n" if name == "classification" else ""
+        submission = (header + "".join(f"{item},{label}\n" if name == "classification" else f"{item} {label}\n"
+                                       for item, label in rows)).encode()
+        extension = "csv" if name == "classification" else "txt"
+        return [
+            ("kit", "notes/labels.csv", rewritten_pairs(rows), "hidden (item, class) labels"),
+            ("public data", "extra/answers.txt", rewritten_pairs(rows), "hidden (item, class) labels"),
+            ("page", "overview.html", html_table(rows), "hidden (item, class) labels"),
+            ("kit", "baseline_predictions.zip", zipped({f"p.{extension}": submission}), "far above random"),
+            ("public data", "ours.zip", zipped({f"p.{extension}": submission}), "far above random"),
+        ]
+    if name == "detection":
+        found = json.loads((reference / "annotations.json").read_text())["annotations"]
+        submission = json.dumps([{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
+                                  "score": 0.9} for a in found]).encode()
+        return [
+            ("kit", "notes/boxes.json", rewritten_coco(reference), "hidden boxes"),
+            ("public data", "annotations/test_truth.json", rewritten_coco(reference), "hidden boxes"),
+            ("kit", "examples/detections.json", submission, "far above random"),
+        ]
+    truths = sorted(reference.glob("*_gtFine_labelIds.png"))
+    first = truths[0].read_bytes()
+    predictions = {t.name.replace("_gtFine_labelIds.png", ".png"): remapped(t.read_bytes(), "L") for t in truths}
+    return [
+        ("kit", "masks/one.png", remapped(first, "P"), "hidden label maps"),
+        ("public data", "gt/one.png", remapped(first, "I;16"), "hidden label maps"),
+        ("kit", "answers.zip", zipped(predictions), "far above random"),
+    ]
+
+
+def test_each_kind_of_leak_is_flagged_wherever_it_is_planted_naming_the_file_the_reference_and_the_share(edition):
+    name, data, bundle, root = edition
+    assert check_bundle(bundle) == []
+    for number, (where, file_name, content, said) in enumerate(leaks(name, data)):
+        problems = check_bundle(planted(bundle, root / f"leak{number}.zip", where, file_name, content))
+        shown = {"kit": "starting_kit.zip/", "public data": "public_data.zip/public/", "page": ""}[where] + file_name
+        hits = [p for p in problems if p.startswith(shown) and said in p and "reference_data_2.zip" in p]
+        assert hits, (where, file_name, problems)
+        if "hidden" in said:
+            assert "%" in hits[0] and "chance would give about" in hits[0]
+
+
+def test_the_public_val_labels_and_label_free_references_are_no_leak(edition):
+    name, data, bundle, root = edition
+    public = {str(p.relative_to(data / "public")): p.read_bytes()
+              for p in (data / "public" / "references").rglob("*") if p.is_file()}
+    with zipfile.ZipFile(bundle) as archive:
+        files = {member: archive.read(member) for member in archive.namelist()}
+    files["public_data.zip"] = zipped({f"public/{path}": content for path, content in public.items()})
+    assert check_bundle(write_zip(root / "with-public.zip", files)) == []
+
+
+def test_a_ranking_phase_that_scores_the_public_val_labels_is_a_config_error_and_a_check_problem(tmp_path):
+    folder = tmp_path / "action"
+    import shutil
+
+    shutil.copytree(COMPETITIONS / "action", folder)
+    path = folder / "competition.yaml"
+    path.write_text(path.read_text().replace("    split: test", "    split: val"))
+    line = [i for i, text in enumerate(path.read_text().splitlines(), 1) if text.startswith("    split: val")][1]
+    with pytest.raises(ConfigError) as error:
+        load_competition("action", folder)
+    assert error.value.problems == [f"{path}:{line}: phases[2].split: val, but the last phase ranks the competition and "
+                                    "participants download the val labels: score test in the last phase (val may only be "
+                                    "a development phase)"]
+    _, data = make("action", tmp_path)
+    bundle = build(load_competition("action"), tmp_path / "b.zip", data=data).path
+    with zipfile.ZipFile(bundle) as archive:  # a bundle made by hand: both phases score the val reference
+        files = {member: archive.read(member) for member in archive.namelist()}
+    files["reference_data_2.zip"] = files["reference_data_1.zip"]
+    problems = check_bundle(write_zip(tmp_path / "hand.zip", files))
+    assert any(p.startswith("the last phase, which ranks the competition, scores reference_data_2.zip, whose labels "
+                            "participants hold (its reference.json says it is public)") for p in problems), problems
+    config = yaml.safe_load(files["competition.yaml"])
+    assert config["phases"][2]["reference_data"] == "reference_data_2.zip"
+
+
+# The fingerprints, as properties: a re-serialised reference is always found; an unrelated file of the same format never.
+ITEMS = [f"img_{i}.JPEG" for i in range(60)]
+CLASSES = 10
+TRUTH = {item: str(random.Random(item).randrange(CLASSES)) for item in ITEMS}
+PAIR_FACTS = HiddenFacts(PAIRS, frozenset(TRUTH.items()), 1 / CLASSES)
+
+
+def leaked(found, hidden: HiddenFacts) -> bool:
+    return bool(found.facts) and len(found.facts) >= chance_level(found.guesses, hidden.chance)[1]
+
+
+def pairs_text(rows: List[Tuple[str, str]], form: Dict) -> bytes:
+    """Rows written with a delimiter, column order, line ending, header, quoting and encoding of ``form``."""
+    lines = [] if not form["header"] else [form["delimiter"].join(("label", "image") if form["swap"] else ("image", "label"))]
+    for item, label in rows:
+        number = f"{int(label):0{form['width']}d}" if not form["as_float"] else f"{int(label)}.0"
+        cells = (number, item) if form["swap"] else (item, number)
+        lines.append(form["delimiter"].join(f'"{c}"' if form["quote"] else c for c in cells))
+    return form["ending"].join(lines).encode(form["encoding"])
+
+
+FORMS = st.fixed_dictionaries({
+    "delimiter": st.sampled_from([",", ";", "\t", " ", " | ", ",  "]), "swap": st.booleans(), "header": st.booleans(),
+    "ending": st.sampled_from(["\n", "\r\n", "\r"]), "quote": st.booleans(), "width": st.integers(1, 3),
+    "as_float": st.booleans(), "encoding": st.sampled_from(["utf-8", "utf-8-sig", "utf-16", "cp1252"]),
+})
+
+
+@given(form=FORMS, order=st.randoms(use_true_random=False))
+def test_any_re_serialisation_of_labels_is_found_and_random_labels_of_the_same_items_never_are(form, order):
+    rows = list(TRUTH.items())
+    order.shuffle(rows)
+    assert leaked(found_in(pairs_text(rows, form), PAIR_FACTS), PAIR_FACTS)
+    guessed = [(item, str(order.randrange(CLASSES))) for item, _ in rows]
+    assert not leaked(found_in(pairs_text(guessed, form), PAIR_FACTS), PAIR_FACTS)
+
+
+BOX_TRUTH = [{"image_id": i // 3 + 1, "category_id": (1, 18, 3)[i % 3], "bbox": [10.25 + i, 20.5, 30.0 + i, 40.75],
+              "area": 100.0, "iscrowd": 0, "id": i + 1} for i in range(30)]
+BOX_FACTS = HiddenFacts(BOXES, frozenset((b["image_id"], b["category_id"], *(round(v, 1) for v in b["bbox"])) for b in BOX_TRUTH))
+
+
+@given(indent=st.sampled_from([None, 0, 2, 4, "\t"]), sort=st.booleans(), wrap=st.sampled_from(["list", "coco", "by image"]),
+       digits=st.integers(2, 6), order=st.randoms(use_true_random=False), shift=st.floats(0.6, 50))
+def test_any_re_serialisation_of_boxes_is_found_and_other_boxes_never_are(indent, sort, wrap, digits, order, shift):
+    boxes = [dict(b, bbox=[float(f"{v:.{digits}f}") for v in b["bbox"]]) for b in BOX_TRUTH]
+    order.shuffle(boxes)
+
+    def document(found: List[Dict]) -> bytes:
+        value = found if wrap == "list" else {"annotations": found, "images": []} if wrap == "coco" else \
+            {str(i): [b for b in found if b["image_id"] == i] for i in sorted({b["image_id"] for b in found})}
+        return json.dumps(value, indent=indent, sort_keys=sort).encode()
+
+    assert leaked(found_in(document(boxes), BOX_FACTS), BOX_FACTS)
+    moved = [dict(b, bbox=[b["bbox"][0] + shift, *b["bbox"][1:]]) for b in boxes]
+    assert not leaked(found_in(document(moved), BOX_FACTS), BOX_FACTS)
+
+
+LABEL_MAP = np.random.default_rng(3).choice(np.array([0, 7, 8, 11, 24, 26], np.uint8), (24, 40))
+MAP_FACTS = HiddenFacts(MAPS, frozenset({label_map_fact(LABEL_MAP)}))
+
+
+@given(mode=st.sampled_from(["L", "P", "I;16", "RGB", "RGBA"]), level=st.integers(0, 9), optimize=st.booleans(),
+       noise=st.integers(0, 23 * 39))
+def test_any_re_encoding_of_a_label_map_is_found_and_another_map_never_is(mode, level, optimize, noise):
+    def png(labels: np.ndarray) -> bytes:
+        image = {"L": lambda: Image.fromarray(labels, "L"), "P": lambda: Image.fromarray(labels, "L").convert("P"),
+                 "I;16": lambda: Image.fromarray(labels.astype(np.uint16)),
+                 "RGB": lambda: Image.fromarray(np.stack([labels] * 3, axis=-1)),
+                 "RGBA": lambda: Image.fromarray(np.stack([labels] * 3 + [np.full_like(labels, 255)], axis=-1))}[mode]()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=level, optimize=optimize)
+        return buffer.getvalue()
+
+    assert leaked(found_in(png(LABEL_MAP), MAP_FACTS), MAP_FACTS)
+    other = LABEL_MAP.copy()
+    other.flat[noise] = 33 if other.flat[noise] != 33 else 7
+    assert not leaked(found_in(png(other), MAP_FACTS), MAP_FACTS)
+
+
+@given(data=st.binary(max_size=400))
+def test_any_bytes_are_read_without_an_error_and_reveal_nothing(data):
+    for hidden in (PAIR_FACTS, BOX_FACTS, MAP_FACTS):
+        assert not leaked(found_in(data, hidden), hidden)
