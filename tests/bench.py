@@ -92,6 +92,13 @@ def print_results_costs(rows: List[Tuple[str, str, float, float]]) -> None:
             verdict = "within" if ratio <= target else "OVER"
             lines.append(f"{name:<15} {seconds:>9.2f} s = {ratio:5.2f} x one score.py run ({verdict} the target of "
                          f"{target} x); naive, {bench_cases.RESAMPLES} full evaluations: {naive:,.0f} s")
+    ranks = {name: seconds for name, label, seconds, _ in rows if label == bench_cases.RANK_LABEL}
+    for name, seconds in ranks.items():
+        results = next((s for n, label, s, _ in rows if n == name and label == bench_cases.RESULTS_LABEL), None)
+        if results:
+            share = seconds / results
+            lines.append(f"{name:<15} the {bench_cases.RANK_LABEL} with B={bench_cases.RESAMPLES} takes {seconds:.2f} s "
+                         f"(interpreter and imports included) = {share:.1%} of that results run (target: at most 10%)")
     if lines:
         print("\nbundler results (rescoring, then the bootstrap intervals):")
         print("\n".join(lines))

@@ -35,6 +35,18 @@ def results_row(name: str, reference: Path, submission: Path, folder: Path) -> T
                            str(reference), "--bootstrap", str(RESAMPLES), "--output", str(folder / "results")]
 
 
+RANK_ENTRANTS = 30
+RANK_LABEL = f"rank analysis, {RANK_ENTRANTS} entrants"
+RANK_ANALYSIS = f"""
+import sys
+import numpy as np
+from bundler.results.stability import analyse
+points = np.linspace(0.5, 0.2, {RANK_ENTRANTS})
+primaries = points[:, None] + np.random.default_rng(0).normal(0, 0.02, ({RANK_ENTRANTS}, int(sys.argv[1])))
+analyse(points, primaries)
+"""
+
+
 def snippet(code: str, *args: object) -> Command:
     """A command running a Python snippet with this interpreter."""
     return [sys.executable, "-c", textwrap.dedent(code), *map(str, args)]
@@ -200,6 +212,7 @@ def detection(folder: Path) -> List[Tuple[str, Command]]:
         ("pycocotools", snippet(COCO_EVAL, ref / "annotations.json", sub, "pycocotools")),
         ("faster-coco-eval", snippet(COCO_EVAL, ref / "annotations.json", sub, "faster-coco-eval")),
         results_row("detection", ref, sub, folder),
+        (RANK_LABEL, snippet(RANK_ANALYSIS, RESAMPLES)),
     ]
 
 

@@ -76,7 +76,15 @@ LAYOUT = """() => {
       if (classes.contains('legend') && data.some(d => meet(box, d))) overlaps.push(`legend '${text}' is drawn over the data`);
     }
   }
-  return {cut, overlaps};
+  const hiddenHeaders = [...document.querySelectorAll('th')].filter(th => {
+    const box = th.getBoundingClientRect();
+    return box.width === 0 || box.left < 0 || box.right > window.innerWidth;
+  }).map(th => th.textContent.trim());
+  const emptyFigures = [...document.querySelectorAll('svg')].filter(svg => {
+    const box = svg.getBoundingClientRect();
+    return box.width === 0 || box.height === 0;
+  }).map(svg => (svg.querySelector('title') || {textContent: 'svg'}).textContent);
+  return {cut, overlaps, hiddenHeaders, emptyFigures};
 }"""
 WIDTH, HEIGHT = 1280, 900  # the window every page is looked at in
 
@@ -102,6 +110,8 @@ class Visit:
     errors: List[str] = field(default_factory=list)
     cut: List[str] = field(default_factory=list)  # content hidden by a scroll box, or a page wider than the window
     overlaps: List[str] = field(default_factory=list)  # chart texts that overlap, are clipped, or cover the data
+    hidden_headers: List[str] = field(default_factory=list)  # table headers outside the window, or of no width
+    empty_figures: List[str] = field(default_factory=list)  # SVGs drawn with no width or height
 
     @property
     def problems(self) -> List[str]:
@@ -152,6 +162,7 @@ class Browser:
         visit.title, visit.text, visit.svg = value["title"], value["text"], value["svg"]
         visit.images, visit.links = value["images"], value["links"]
         visit.cut, visit.overlaps = layout["cut"], layout["overlaps"]
+        visit.hidden_headers, visit.empty_figures = layout["hiddenHeaders"], layout["emptyFigures"]
         return visit
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 
+import numpy as np
 import pytest
 
 from bundler.config.competition import competition_names, load_competition
@@ -19,7 +20,7 @@ from bundler.pages.preview import write_preview
 from bundler.pages.site import write_site
 from scoring.challenge import challenges, load_reference
 from tests.browser import Browser, chromium, serve
-from tests.helpers import scores_of, write_zip
+from tests.helpers import scores_of, write_reference, write_zip
 
 NAMES = competition_names()
 
@@ -103,7 +104,34 @@ def test_the_results_page_renders_every_entry_with_its_interval_and_the_invalid_
     published = publish(load_competition("classification"), folder, reference, "Test", tmp_path / "out", 50, 0, 1)
     with serve(tmp_path / "out") as url:
         visit = browser.visit(url + "results.html", tmp_path / "results.png")
-    assert visit.problems == [] and visit.svg == 2  # one interval bar per ranked entry
+    # an interval per ranked entry, the shared axis, the blob plot and the significance map
+    assert visit.problems == [] and visit.svg == 2 + 3
     for ranked in published.ranked:
         assert ranked.entry.entrant in visit.text
     assert "1.0000 – 1.0000" in visit.text and "Invalid submissions" in visit.text and "<img src=x" in visit.text
+
+
+def test_the_results_page_of_a_twelve_column_challenge_fits_1280_px_with_its_figures(browser, tmp_path):
+    import json
+
+    from bundler.results.command import publish
+    from tests.coco_cases import generate
+
+    truth, _ = generate(0, images=40, categories=4, per_image=3, detections=10, empty_rate=0.0, crowd_rate=0.0, size=200)
+    reference = write_reference(tmp_path / "ref", {"task": "detection"}, {"annotations.json": json.dumps(truth)})
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    names = ["alpha", "a team whose name runs on and on without any end in sight", "gamma", "delta"]
+    rng = np.random.default_rng(1)
+    for blur, name in zip((0.5, 3.0, 3.5, 12.0), names):  # the truth, blurred more and more
+        found = [{"image_id": a["image_id"], "category_id": a["category_id"], "score": float(rng.random()),
+                  "bbox": [max(0.0, v + float(rng.normal(0, blur))) for v in a["bbox"]]} for a in truth["annotations"]]
+        write_zip(folder / f"{name}.zip", {"d.json": json.dumps(found)})
+    publish(load_competition("detection"), folder, reference, "Test", tmp_path / "out", 200, 0, 1)
+    with serve(tmp_path / "out") as url:
+        visit = browser.visit(url + "results.html", tmp_path / "detection-results.png")
+    assert visit.problems == [] and visit.cut == [] and visit.overlaps == [], (visit.cut, visit.overlaps)
+    assert visit.hidden_headers == [] and visit.empty_figures == [] and visit.svg == len(names) + 3
+    for label in ("AP50", "AR100", "AR large"):
+        assert label in visit.text
+    assert "How stable is the ranking?" in visit.text and "Kendall" in visit.text

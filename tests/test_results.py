@@ -173,9 +173,14 @@ def test_hostile_names_stay_inside_the_output_and_are_escaped_everywhere(cls_cas
     finally:
         del competition.challenge.__class__.max_submission_bytes
     assert set(os.listdir(tmp_path)) == before | {"out"}
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [".cache", "results.csv", "results.html", "results.json"]
-    page = (tmp_path / "out" / "results.html").read_text()
-    assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        ".cache", "blob_plot.svg", "intervals.svg", "results.csv", "results.html", "results.json", "results.md",
+        "results.tex", "significance.svg"]
+    for name in ("results.html", "blob_plot.svg", "intervals.svg", "significance.svg"):
+        page = (tmp_path / "out" / name).read_text()
+        assert "<script>" not in page and "alert(1)" in page, name
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (tmp_path / "out" / "results.html").read_text()
+    assert "<script>" not in (tmp_path / "out" / "results.md").read_text()
     cells = [cell for row in csv.reader(io.StringIO((tmp_path / "out" / "results.csv").read_text())) for cell in row]
     assert "'=HYPERLINK(\"x\")" in cells and not any(cell.startswith(("=", "+", "@")) for cell in cells)
     records = json.loads((tmp_path / "out" / "results.json").read_text())["entries"]

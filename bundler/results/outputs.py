@@ -1,4 +1,5 @@
-"""Write results.json, results.csv and results.html (self-contained: intervals drawn as bars, ties shown)."""
+"""Write results.json and its views: results.csv, results.html (figures inline), results.tex, results.md, and the figures
+as standalone SVG files. Every number of every view comes from results.json."""
 
 from __future__ import annotations
 
@@ -9,9 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
+import numpy as np
+
 from bundler.bundles.zips import write_atomically
 from bundler.pages.render import templates
+from bundler.results import figures
 from bundler.results.ranking import LEVEL, Ranked
+from bundler.results.stability import agreement, analyse, as_json
 from scoring.challenge import Column
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
@@ -30,16 +35,29 @@ class Run:
     seed: int
 
 
-def results_json(run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) -> str:
-    """The whole results, entries in rank order."""
-    document = {
+def results_document(run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) -> Dict[str, Any]:
+    """The whole results, entries in rank order, with the rank analysis: what results.json holds and every view shows."""
+    document: Dict[str, Any] = {
         "competition": run.competition, "title": run.title, "phase": run.phase,
         "reference": {"name": run.reference, "sha256": run.reference_sha256},
-        "primary": columns[0].key, "columns": [{"key": c.key, "label": c.label, "sort": c.sort} for c in columns],
-        "bootstrap": run.bootstrap, "seed": run.seed, "level": LEVEL,
+        "primary": columns[0].key,
+        "columns": [{"key": c.key, "label": c.label, "sort": c.sort, "digits": c.digits} for c in columns],
+        "bootstrap": run.bootstrap, "seed": run.seed, "level": LEVEL, "stability": None,
         "entries": [r.record() for r in ranked],
     }
-    return json.dumps(document, indent=1, ensure_ascii=False) + "\n"
+    valid = [r for r in ranked if r.rank is not None]
+    if valid and all(r.scored.primaries is not None for r in valid):
+        primary = columns[0]
+        analysis = analyse(np.array([r.scored.scores[primary.key] for r in valid]),  # type: ignore[index]
+                           np.stack([r.scored.primaries for r in valid]), primary.sort == "desc")
+        per_entrant, overall = as_json(analysis)
+        for record, extra in zip(document["entries"], per_entrant):
+            record.update(extra)
+        names = [r.entry.entrant for r in valid]
+        overall["order"] = names
+        overall["agreement"] = agreement(analysis, [a.rank == b.rank for a, b in zip(valid, valid[1:])], names)
+        document["stability"] = overall
+    return document
 
 
 def _cell(value: Any) -> Any:
@@ -47,52 +65,123 @@ def _cell(value: Any) -> Any:
     return "'" + text if isinstance(text, str) and text.startswith(FORMULA_START) else text
 
 
-def results_csv(ranked: List[Ranked], columns: Tuple[Column, ...]) -> str:
+def results_csv(document: Dict[str, Any]) -> str:
     """One row per entry; participants' text cannot become a spreadsheet formula."""
+    keys = [c["key"] for c in document["columns"]]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["rank", "entrant", "submission", "team", "method", *(c.key for c in columns), "ci_low", "ci_high",
-                     "tied_with", "platform_agrees", "error"])
-    for r in ranked:
-        scores = r.scored.scores or {}
-        writer.writerow([_cell(v) for v in [r.rank, r.entry.entrant, r.entry.submission, r.entry.team, r.entry.method,
-                                            *(scores.get(c.key) for c in columns), *(r.ci or (None, None)),
-                                            "; ".join(r.tied_with), r.platform_agrees, r.scored.error]])
+    writer.writerow(["rank", "entrant", "submission", "team", "method", *keys, "ci_low", "ci_high", "median_rank",
+                     "rank_low", "rank_high", "tied_with", "platform_agrees", "error"])
+    for e in document["entries"]:
+        scores = e["scores"] or {}
+        writer.writerow([_cell(v) for v in [e["rank"], e["entrant"], e["submission"], e["team"], e["method"],
+                                            *(scores.get(key) for key in keys), *(e["ci"] or (None, None)),
+                                            e.get("median_rank"), *(e.get("rank_interval") or (None, None)),
+                                            "; ".join(e["tied_with"]), e["platform_agrees"], e["error"]]])
     return buffer.getvalue()
 
 
-def _scale(ranked: List[Ranked]) -> Optional[Tuple[float, float]]:
-    values = [v for r in ranked if r.ci for v in r.ci]
-    if not values:
-        return None
-    low, high = min(values), max(values)
-    return (low, high) if high > low else (low - 0.5, high + 0.5)
+def _number(value: Optional[float], digits: int) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
-def results_html(run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) -> str:
-    """The results page."""
-    scale = _scale(ranked)
+def _rank_text(entry: Dict[str, Any]) -> str:
+    """``3`` or, in a tie group, ``3=``."""
+    return f"{entry['rank']}{'=' if entry['tied_with'] else ''}"
+
+
+LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+         "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}"}
+
+
+def _tex(text: Optional[str]) -> str:
+    return "".join(LATEX.get(c, c) for c in (text or ""))
+
+
+def results_tex(document: Dict[str, Any]) -> str:
+    """The ranking as a booktabs table for the workshop report; ``=`` marks the entries of a tie group."""
+    primary, *others = document["columns"]
+    level = round(document["level"] * 100)
+    head = ["Rank", "Team", "Method", f"{_tex(primary['label'])} [{level}\\% CI]", *(_tex(c["label"]) for c in others)]
+    lines = ["% Generated by vipriors-bench (bundler results) from results.json; needs \\usepackage{booktabs}.",
+             "\\begin{table}[t]", "\\centering", "\\small",
+             f"\\caption{{{_tex(document['title'])}, {_tex(document['phase'])} phase: final ranking by "
+             f"{_tex(primary['label'])} with its {level}\\% bootstrap interval ({document['bootstrap']} resamples). "
+             f"Ranks marked $=$ are shared: those entries are within chance of each other on this test set.}}",
+             f"\\begin{{tabular}}{{rll{'r' * (1 + len(others))}}}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
+    for e in figures.ranked_entries(document):
+        scores = e["scores"]
+        interval = f" [{_number(e['ci'][0], primary['digits'])}, {_number(e['ci'][1], primary['digits'])}]" if e["ci"] else ""
+        cells = [_rank_text(e).replace("=", "$=$"), _tex(e["team"] or e["entrant"]), _tex(e["method"]),
+                 _number(scores[primary["key"]], primary["digits"]) + interval,
+                 *(_number(scores[c["key"]], c["digits"]) for c in others)]
+        lines.append(" & ".join(cells) + " \\\\")
+    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    return "\n".join(lines) + "\n"
+
+
+def _md(text: Optional[str]) -> str:
+    return (text or "").replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def results_md(document: Dict[str, Any]) -> str:
+    """The ranking as a Markdown table, with the rank analysis in a sentence."""
+    primary, *others = document["columns"]
+    level = round(document["level"] * 100)
+    lines = [f"# {_md(document['title'])}: final results", "",
+             f"{_md(document['phase'])} phase, ranked by {_md(primary['label'])}; intervals are {level}% paired-bootstrap "
+             f"intervals over {document['bootstrap']} resamples (seed {document['seed']}). Ranks marked `=` are shared.", ""]
+    stability = document["stability"]
+    if stability and stability["kendall_tau"]:
+        tau = stability["kendall_tau"]
+        lines += [f"Kendall's tau between the ranking and the resampled rankings: median {tau['median']:.3f} "
+                  f"({level}%: {tau['interval'][0]:.3f} to {tau['interval'][1]:.3f}); the winner stays first in "
+                  f"{stability['winner_stays_first']:.0%} of the resamples.", ""]
+    header = ["Rank", "Entrant", "Team", "Method", primary["label"], f"{level}% interval", "Median rank (interval)",
+              *(c["label"] for c in others)]
+    lines += ["| " + " | ".join(_md(h) for h in header) + " |", "|" + " --- |" * len(header)]
+    for e in figures.ranked_entries(document):
+        scores = e["scores"]
+        interval = " – ".join(_number(v, primary["digits"]) for v in e["ci"]) if e["ci"] else ""
+        median = f"{e['median_rank']:g} ({e['rank_interval'][0]}–{e['rank_interval'][1]})" if "median_rank" in e else ""
+        cells = [_rank_text(e), _md(e["entrant"]), _md(e["team"]), _md(e["method"]),
+                 _number(scores[primary["key"]], primary["digits"]), interval, median,
+                 *(_number(scores[c["key"]], c["digits"]) for c in others)]
+        lines.append("| " + " | ".join(cells) + " |")
+    invalid = [e for e in document["entries"] if e["error"]]
+    if invalid:
+        lines += ["", "Invalid submissions:", ""] + [f"- {_md(e['entrant'])} ({_md(e['submission'])}): `{e['error']}`"
+                                                     for e in invalid]
+    return "\n".join(lines) + "\n"
+
+
+def results_html(document: Dict[str, Any], svgs: Dict[str, str]) -> str:
+    """The results page: the table on one shared axis, the rank analysis with its figures inline."""
+    ranked = figures.ranked_entries(document)
     group_of: Dict[int, int] = {}
-    for r in ranked:
-        if r.rank is not None:
-            group_of.setdefault(r.rank, len(group_of))
-
-    def position(value: float) -> float:
-        assert scale is not None
-        return round(100 * (value - scale[0]) / (scale[1] - scale[0]), 2)
-
-    rows = [{"r": r, "scores": r.scored.scores or {}, "group": group_of.get(r.rank, 0) if r.rank else 0,
-             "bar": (position(r.ci[0]), position(r.ci[1]), position(r.scored.scores[columns[0].key]))
-             if r.ci and scale and r.scored.scores else None} for r in ranked]
+    for e in ranked:
+        group_of.setdefault(e["rank"], len(group_of))
     return templates().get_template("results.html").render(
-        run=run, rows=rows, columns=columns, primary=columns[0], level=int(LEVEL * 100),
-        mismatched=[r for r in ranked if r.mismatches], invalid=[r for r in ranked if r.scored.error])
+        document=document, ranked=ranked, group_of=group_of, primary=document["columns"][0],
+        others=document["columns"][1:], level=round(document["level"] * 100), svgs=svgs,
+        interval_cell=lambda e: figures.interval_cell(e, document), axis=figures.axis_cell(document),
+        mismatched=[e for e in document["entries"] if e["platform_mismatches"]],
+        invalid=[e for e in document["entries"] if e["error"]])
 
 
 def write_results(folder: Path, run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) -> List[Path]:
-    """Write the three files (each through a temporary file); return their paths."""
-    files = {"results.json": results_json(run, ranked, columns), "results.csv": results_csv(ranked, columns),
-             "results.html": results_html(run, ranked, columns)}
+    """Write results.json and every view of it (each through a temporary file); return their paths, results.json first."""
+    document = results_document(run, ranked, columns)
+    svgs: Dict[str, str] = {}
+    if figures.ranked_entries(document):
+        svgs["intervals.svg"] = figures.intervals(document)
+        if document["stability"]:
+            svgs["blob_plot.svg"] = figures.blob_plot(document)
+            svgs["significance.svg"] = figures.significance_map(document)
+    files = {"results.json": json.dumps(document, indent=1, ensure_ascii=False) + "\n", "results.csv": results_csv(document),
+             "results.html": results_html(document, svgs), "results.tex": results_tex(document),
+             "results.md": results_md(document)}
+    files.update({name: f'<?xml version="1.0" encoding="utf-8"?>\n{svg}\n' for name, svg in svgs.items()})
     for name, text in files.items():
         write_atomically(folder / name, text.encode())
     return [folder / name for name in files]
