@@ -31,7 +31,7 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from baselines.runtime import Runtime, save_atomically, seed_everything, seed_worker, start, write_text_atomically
+from baselines.runtime import Runtime, save_atomically, seed_everything, seed_worker, start, write_atomically
 from baselines.task import Baseline, BaselineError, Meta, Record
 from scoring.challenge import get_challenge
 from scoring.cli import main as score_main
@@ -154,7 +154,7 @@ class Log:
         writer = csv.DictWriter(buffer, fieldnames=self.fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        write_text_atomically(self.path, buffer.getvalue())
+        write_atomically(self.path, buffer.getvalue().encode())
 
 
 def _better(score: float, best: Optional[float], sort: str) -> bool:
@@ -242,7 +242,7 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
         log.keep_until(first - 1)
         config = {"challenge": baseline.name, "args": plain_arguments(args),
                   "processes": runtime.world, "device": str(runtime.device), "versions": versions()}
-        write_text_atomically(run / "config.json", json.dumps(config, indent=1) + "\n")
+        write_atomically(run / "config.json", (json.dumps(config, indent=1) + "\n").encode())
         print(f"{baseline.name}: {len(train_set)} train and {len(val_set)} val items, {args.arch}, epochs {first}.."
               f"{args.epochs}, {runtime.world} process(es) on {runtime.device}", file=sys.stderr)
     for epoch in range(first, args.epochs + 1):
@@ -290,8 +290,8 @@ def predict(baseline: Baseline, args: argparse.Namespace) -> int:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in sorted(files):
             archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), files[name])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(buffer.getvalue())
-    print(f"wrote {args.output} ({len(dataset)} {args.split} items, epoch {checkpoint['epoch']} of {args.run}); "
+    replaced = " (replacing the file that was there)" if args.output.exists() else ""
+    write_atomically(args.output, buffer.getvalue())
+    print(f"wrote {args.output}{replaced}: {len(dataset)} {args.split} items, epoch {checkpoint['epoch']} of {args.run}; "
           f"checking it against {data / 'references' / args.split}:", file=sys.stderr)
     return score_main(["--reference", str(data / "references" / args.split), str(args.output)])

@@ -36,7 +36,8 @@ Build, check, try and preview competition bundles for CodaLab and Codabench.
   data NAME      turn the canonical dataset into public/, reference/ and manifest.json for NAME
   site           render the event page build/site/index.html and challenges.md from competitions/event.yaml
   results NAME   after the close: rescore the final submissions, rank them with 95% intervals and ties,
-                 check the platform's scores, write build/NAME_results/results.{json,csv,html}
+                 analyse the ranking's stability, check the platform's scores, write build/NAME_results/
+                 (results.json, .csv, .html, .tex, .md and the figures as SVG)
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
 """
@@ -108,9 +109,10 @@ def _parser() -> argparse.ArgumentParser:
     final = command(
         "results", help="rescore the final submissions: ranking, 95%% intervals, ties, platform check",
         description="Rescore every submission of a phase with the scoring program, rank them with 95% bootstrap "
-                    "intervals of the primary score and tie groups, compare with the platform's scores, and write "
-                    "results.json, results.csv and results.html. A second run over the same files is read from the "
-                    "cache in OUTPUT/.cache.")
+                    "intervals of the primary score and tie groups, analyse how stable the ranking is (rank "
+                    "distributions, Kendall's tau, Holm-adjusted pairwise tests), compare with the platform's scores, "
+                    "and write results.json with its views: results.csv, results.html, results.tex, results.md and the "
+                    "figures as SVG. A second run over the same files is read from the cache in OUTPUT/.cache.")
     final.add_argument("name", help="a folder of competitions/, e.g. detection")
     final.add_argument("--submissions", type=Path, required=True, metavar="PATH",
                        help="CodaLab's 'download leaderboard results' zip, or a folder of submission zips (name = entrant)")

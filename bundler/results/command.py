@@ -1,4 +1,4 @@
-"""``bundler results``: from the platform's final submissions to results.json, results.csv and results.html."""
+"""``bundler results``: from the platform's final submissions to results.json and its views."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from bundler.config.competition import Competition, ConfigError
 from bundler.results.entries import EntriesError, read_entries, remove_work
 from bundler.results.outputs import Run, write_results
 from bundler.results.ranking import Ranked, rank
-from bundler.results.rescore import Cache, folder_digest, rescore
+from bundler.results.rescore import Cache, rescore
 
 
 @dataclass
@@ -39,7 +39,7 @@ def phase_reference(competition: Competition, phase: Optional[str], reference: O
 
 def publish(competition: Competition, submissions: Path, reference: Path, phase_name: str, output: Path,
             bootstrap: int, seed: int, workers: int) -> Published:
-    """Rescore every submission, rank with intervals and ties, and write the three results files to ``output``."""
+    """Rescore every submission, rank with intervals and ties, and write results.json and its views to ``output``."""
     work = output / ".work"
     remove_work(work)  # left by an interrupted run
     try:
@@ -48,13 +48,14 @@ def publish(competition: Competition, submissions: Path, reference: Path, phase_
         raise ConfigError([str(exc)]) from None
     if not entries:
         raise ConfigError([f"{submissions}: no submission found (a folder of .zip files, or CodaLab's results zip)"])
+    cache = Cache(output / ".cache", reference)
     try:
         resamples = bootstrap if competition.challenge.resampled else 0  # a challenge without a resampler says so
-        scored = rescore(entries, reference, resamples, seed, workers, Cache(output / ".cache", reference))
+        scored = rescore(entries, reference, resamples, seed, workers, cache)
     finally:
         remove_work(work)
     columns = competition.challenge.columns
     ranked = rank(entries, scored, columns)
-    run = Run(competition.name, competition.config.title, phase_name, reference.name, folder_digest(reference), bootstrap,
+    run = Run(competition.name, competition.config.title, phase_name, reference.name, cache.reference_digest, bootstrap,
               seed)
     return Published(write_results(output, run, ranked, columns), ranked)

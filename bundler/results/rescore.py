@@ -51,7 +51,8 @@ class Cache:
 
     def __init__(self, folder: Path, reference: Path) -> None:
         self.folder = folder
-        self.context = f"{folder_digest(reference)}:{folder_digest(SCORING)}"
+        self.reference_digest = folder_digest(reference)
+        self.context = f"{self.reference_digest}:{folder_digest(SCORING)}"
 
     def key(self, submission: Path) -> str:
         return hashlib.sha256(f"{sha256(submission)}:{self.context}".encode()).hexdigest()
