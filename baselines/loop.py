@@ -18,7 +18,6 @@ import platform
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -33,6 +32,7 @@ from tqdm import tqdm
 
 from baselines.runtime import Runtime, save_atomically, seed_everything, seed_worker, start, write_atomically
 from baselines.task import Baseline, BaselineError, Meta, Record
+from bundler.bundles.zips import zip_bytes
 from scoring.challenge import get_challenge
 from scoring.cli import main as score_main
 from scoring.cli import score_submission
@@ -286,12 +286,8 @@ def predict(baseline: Baseline, args: argparse.Namespace) -> int:
     dataset = baseline.dataset(data, args.split, trained, meta, train=False)
     records = predictions(baseline, model, dataset, trained, meta, runtime, args.split)
     files = baseline.submission(records, meta)
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name in sorted(files):
-            archive.writestr(zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0)), files[name])
     replaced = " (replacing the file that was there)" if args.output.exists() else ""
-    write_atomically(args.output, buffer.getvalue())
+    write_atomically(args.output, zip_bytes(files))
     print(f"wrote {args.output}{replaced}: {len(dataset)} {args.split} items, epoch {checkpoint['epoch']} of {args.run}; "
           f"checking it against {data / 'references' / args.split}:", file=sys.stderr)
     return score_main(["--reference", str(data / "references" / args.split), str(args.output)])

@@ -104,23 +104,26 @@ def _scalar(value: Any) -> Optional[str]:
     return str(value) if isinstance(value, (int, str)) else None
 
 
-def _json_rows(value: Any) -> Iterator[List[str]]:
-    """Rows of a JSON document in any layout: each object's key-value pairs and its scalar values, each list's scalars."""
+def _json_nodes(value: Any) -> Iterator[Any]:
+    """Every object and list of a JSON document, at any depth."""
     stack = [value]
     while stack:
         node = stack.pop()
+        if isinstance(node, (dict, list)):
+            yield node
+            stack += [item for item in (node.values() if isinstance(node, dict) else node) if isinstance(item, (dict, list))]
+
+
+def _json_rows(value: Any) -> Iterator[List[str]]:
+    """Rows of a JSON document in any layout: each object's key-value pairs and its scalar values, each list's scalars."""
+    for node in _json_nodes(value):
+        pairs = [(str(key), _scalar(item)) for key, item in node.items()] if isinstance(node, dict) else \
+            [("", _scalar(item)) for item in node]
         if isinstance(node, dict):
-            scalars = [(str(key), _scalar(item)) for key, item in node.items()]
-            yield from ([key, text] for key, text in scalars if text is not None)
-            values = [text for _, text in scalars if text is not None]
-            if len(values) > 1:
-                yield values
-            stack += [item for item in node.values() if isinstance(item, (dict, list))]
-        elif isinstance(node, list):
-            values = [text for text in map(_scalar, node) if text is not None]
-            if len(values) > 1:
-                yield values
-            stack += [item for item in node if isinstance(item, (dict, list))]
+            yield from ([key, text] for key, text in pairs if text is not None)
+        values = [text for _, text in pairs if text is not None]
+        if len(values) > 1:
+            yield values
 
 
 def unpacked(data: bytes) -> bytes:
@@ -176,21 +179,15 @@ def boxes_in(data: bytes) -> Found:
     found = Found()
     data = unpacked(data)
     text = _text(data) if len(data) <= TEXT_LIMIT else None
-    stack = [_json_value(text)] if text else []
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            box = node.get("bbox")
-            if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
-                try:
-                    found.facts.add((int(node["image_id"]), int(node["category_id"]),
-                                     *(round(float(v), BOX_DECIMALS) for v in box)))
-                    found.guesses += 1
-                except (KeyError, TypeError, ValueError, OverflowError):
-                    pass
-            stack += [item for item in node.values() if isinstance(item, (dict, list))]
-        elif isinstance(node, list):
-            stack += [item for item in node if isinstance(item, (dict, list))]
+    for node in _json_nodes(_json_value(text)) if text else ():
+        box = node.get("bbox") if isinstance(node, dict) else None
+        if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
+            try:
+                found.facts.add((int(node["image_id"]), int(node["category_id"]),
+                                 *(round(float(v), BOX_DECIMALS) for v in box)))
+                found.guesses += 1
+            except (KeyError, TypeError, ValueError, OverflowError):
+                pass
     return found
 
 

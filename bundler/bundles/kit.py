@@ -9,19 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict
 
-import scoring
+from bundler.bundles.layout import SCORING_FOLDER
 from bundler.bundles.zips import folder_files, write_folder, zip_bytes
 from bundler.config.competition import Competition
 from bundler.pages.render import templates
 from scoring.challenge import load_reference
 
-SCORING = Path(scoring.__file__).resolve().parent
 SAMPLE_SEED = 7
 
 
 def scoring_files() -> Dict[str, bytes]:
     """Our scoring/ package, as the members ``scoring/...`` of a zip."""
-    return folder_files(SCORING, prefix="scoring/", suffixes=(".py",))
+    return folder_files(SCORING_FOLDER, prefix="scoring/", suffixes=(".py",))
 
 
 def kit_folder(phase: Any, number: int) -> str:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import scoring
+
+SCORING_FOLDER = Path(scoring.__file__).resolve().parent  # the scoring program our bundles and kits ship
 SCORING_PROGRAM = "scoring_program.zip"
 STARTING_KIT = "starting_kit.zip"
 LEADERBOARD_KEY = "RESULTS"  # our one leaderboard

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from html import escape
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Sequence, Tuple
 
 FONT = 'font-family="system-ui,-apple-system,Segoe UI,Roboto,sans-serif"'
 INK, FAINT, BLUE, GREEN, GREY = "#1d232a", "#d0d7de", "#3d7cc9", "#2d8a4e", "#eef1f4"
@@ -102,13 +102,15 @@ def intervals(document: Dict[str, Any]) -> str:
     return _svg(width, height, title, body)
 
 
+def _cell_axis(document: Dict[str, Any], width: int) -> Tuple[Callable[[float], float], List[float]]:
+    """The position of a value in a table cell's drawing ``width`` wide, on the shared axis, and the axis's ticks."""
+    low, high, ticks = interval_axis(document)
+    return (lambda value: 4 + (value - low) / (high - low) * (width - 8)), ticks
+
+
 def interval_cell(entry: Dict[str, Any], document: Dict[str, Any], width: int = 200) -> str:
     """The interval of one entry as a table cell's drawing, on the shared axis (faint lines at its ticks)."""
-    low, high, ticks = interval_axis(document)
-
-    def x(value: float) -> float:
-        return 4 + (value - low) / (high - low) * (width - 8)
-
+    x, ticks = _cell_axis(document, width)
     body = [f'<line x1="{x(t):.1f}" y1="0" x2="{x(t):.1f}" y2="18" stroke="{FAINT}"/>' for t in ticks]
     if entry["ci"]:
         a, b = entry["ci"]
@@ -120,11 +122,7 @@ def interval_cell(entry: Dict[str, Any], document: Dict[str, Any], width: int = 
 
 def axis_cell(document: Dict[str, Any], width: int = 200) -> str:
     """The shared axis of the interval column, with its tick labels, for the column's header."""
-    low, high, ticks = interval_axis(document)
-
-    def x(value: float) -> float:
-        return 4 + (value - low) / (high - low) * (width - 8)
-
+    x, ticks = _cell_axis(document, width)
     body = [f'<line x1="4" y1="16" x2="{width - 4}" y2="16" stroke="{INK}"/>']
     for i, tick in enumerate(ticks):
         anchor = "start" if i == 0 else "end" if i == len(ticks) - 1 else "middle"

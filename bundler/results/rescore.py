@@ -18,15 +18,13 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-import scoring
+from bundler.bundles.layout import SCORING_FOLDER
 from bundler.bundles.zips import sha256, write_atomically
 from bundler.results.entries import Entry
 from scoring.cli import one_line, score_submission
 from scoring.errors import SubmissionError
 from scoring.progress import progress
 from scoring.resampling import Resampler
-
-SCORING = Path(scoring.__file__).resolve().parent
 
 
 @dataclass
@@ -52,7 +50,7 @@ class Cache:
     def __init__(self, folder: Path, reference: Path) -> None:
         self.folder = folder
         self.reference_digest = folder_digest(reference)
-        self.context = f"{self.reference_digest}:{folder_digest(SCORING)}"
+        self.context = f"{self.reference_digest}:{folder_digest(SCORING_FOLDER)}"
 
     def key(self, submission: Path) -> str:
         return hashlib.sha256(f"{sha256(submission)}:{self.context}".encode()).hexdigest()
