@@ -71,9 +71,10 @@ def main() -> None:
                 rows.append((name, label, seconds, mib))
     if rows:
         width = max(len(r[1]) for r in rows)
-        print(f"\n{'case':<15} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
+        cases = max(15, *(len(r[0]) for r in rows))
+        print(f"\n{'case':<{cases}} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
         for name, label, seconds, mib in rows:
-            print(f"{name:<15} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
+            print(f"{name:<{cases}} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
         print_results_costs(rows)
     if BASELINES in chosen:
         print("\nbaselines: training throughput on the CPU at the tests' size, data loading alone beside it", flush=True)

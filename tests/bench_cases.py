@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
+from tests.bench_reid import reidentification
 from tests.helpers import REPO, write_reference, write_zip
 
 Command = List[str]
@@ -190,7 +191,7 @@ with contextlib.redirect_stdout(io.StringIO()):
     truth = COCO(sys.argv[1])
     with zipfile.ZipFile(sys.argv[2]) as z:
         results = json.loads(z.read("detections.json"))
-    evaluation = COCOeval(truth, truth.loadRes(results), iouType="bbox")
+    evaluation = COCOeval(truth, truth.loadRes(results), iouType=sys.argv[4])
     evaluation.evaluate()
     evaluation.accumulate()
     evaluation.summarize()
@@ -209,10 +210,43 @@ def detection(folder: Path) -> List[Tuple[str, Command]]:
     print(f"detection: {len(truth['annotations'])} boxes, {len(results)} detections", file=sys.stderr)
     return [
         ("vipriors-bench", ours(ref, sub, folder / "out")),
-        ("pycocotools", snippet(COCO_EVAL, ref / "annotations.json", sub, "pycocotools")),
-        ("faster-coco-eval", snippet(COCO_EVAL, ref / "annotations.json", sub, "faster-coco-eval")),
+        ("pycocotools", snippet(COCO_EVAL, ref / "annotations.json", sub, "pycocotools", "bbox")),
+        ("faster-coco-eval", snippet(COCO_EVAL, ref / "annotations.json", sub, "faster-coco-eval", "bbox")),
         results_row("detection", ref, sub, folder),
         (RANK_LABEL, snippet(RANK_ANALYSIS, RESAMPLES)),
+    ]
+
+
+OUR_MASK_AP = """
+import json, sys, zipfile
+sys.path.insert(0, sys.argv[3])
+from tests.coco_mask_cases import ours
+with open(sys.argv[1]) as f:
+    truth = json.load(f)
+with zipfile.ZipFile(sys.argv[2]) as z:
+    results = json.loads(z.read("detections.json"))
+ours(truth, results)
+"""
+
+
+def instance_segmentation(folder: Path) -> List[Tuple[str, Command]]:
+    """1 000 full-HD images, 15 objects and 100 masks each (compressed RLE), mask AP as COCOeval("segm").
+
+    Until the challenge's module exists, ours is the metric (scoring/metrics: RLE decoding and COCO
+    mask AP) started on the same two files as the others, JSON reading included.
+    """
+    import json
+
+    from tests.coco_mask_cases import basketball
+
+    truth, results = basketball(0)
+    (folder / "annotations.json").write_text(json.dumps(truth))
+    sub = write_zip(folder / "sub.zip", {"detections.json": json.dumps(results)})
+    print(f"instance segmentation: {len(truth['annotations'])} masks, {len(results)} results", file=sys.stderr)
+    return [
+        ("vipriors-bench", snippet(OUR_MASK_AP, folder / "annotations.json", sub, REPO)),
+        ("pycocotools", snippet(COCO_EVAL, folder / "annotations.json", sub, "pycocotools", "segm")),
+        ("faster-coco-eval", snippet(COCO_EVAL, folder / "annotations.json", sub, "faster-coco-eval", "segm")),
     ]
 
 
@@ -244,5 +278,7 @@ CASES: Dict[str, Case] = {
     "action": action,
     "segmentation": segmentation,
     "detection": detection,
+    "instance-segmentation": instance_segmentation,
+    "reidentification": reidentification,
     "leak-guard": leak_guard,
 }

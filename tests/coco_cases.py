@@ -53,8 +53,8 @@ def generate(seed: int, images: int = 30, categories: int = 6, per_image: int = 
     return truth, results
 
 
-def pycocotools_stats(truth: Dict[str, Any], results: List[Dict[str, Any]]) -> np.ndarray:
-    """The 12 stats of pycocotools' COCOeval(iouType="bbox"), printing silenced."""
+def pycocotools_stats(truth: Dict[str, Any], results: List[Dict[str, Any]], iou_type: str = "bbox") -> Tuple[np.ndarray, Any]:
+    """The 12 stats of pycocotools' COCOeval(iouType=iou_type) and the evaluation, printing silenced."""
     import copy
 
     from pycocotools.coco import COCO
@@ -65,7 +65,7 @@ def pycocotools_stats(truth: Dict[str, Any], results: List[Dict[str, Any]]) -> n
         ground.dataset = copy.deepcopy(truth)
         ground.createIndex()
         detected = ground.loadRes(copy.deepcopy(results))
-        evaluation = COCOeval(ground, detected, iouType="bbox")
+        evaluation = COCOeval(ground, detected, iouType=iou_type)
         evaluation.evaluate()
         evaluation.accumulate()
         evaluation.summarize()

@@ -1,4 +1,4 @@
-"""COCO box detection evaluation in numpy, equal to pycocotools' ``COCOeval(iouType="bbox")``.
+"""COCO detection evaluation in numpy, equal to pycocotools' ``COCOeval`` for boxes ("bbox") and masks ("segm").
 
 Same rules, quirks included: the 100 best-scored detections per image *and category* (stable
 order on ties), crowd ground truth matched any number of times with IoU over the detection's area,
@@ -6,16 +6,19 @@ greedy matching that prefers non-ignored ground truth and, among equal IoUs, the
 ranges on the annotation ``area`` field (bounds inclusive); 101-point interpolated precision; -1
 where a value is undefined. Instead of Python loops over detections, matching advances one
 detection rank at a time across all (image, category) groups and all IoU thresholds at once, over
-the sparse (detection, ground truth) pairs whose IoU reaches the lowest threshold.
+the sparse (detection, ground truth) pairs whose IoU reaches the lowest threshold. Boxes and masks
+differ only in how a pair's IoU is computed (masks: on their runs, see ``rle.py``) and where areas
+come from; everything after is one engine.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import List, Tuple
+from dataclasses import dataclass, fields
+from typing import ClassVar, List, Optional, Tuple, Union
 
 import numpy as np
 
+from scoring.metrics.rle import Runs, pair_iou
 from scoring.resampling import Resampler
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -37,6 +40,42 @@ class Boxes:
     area: np.ndarray  # ground truth: the annotation's area field; detections: w * h
     crowd: np.ndarray  # bool; always False for detections
     score: np.ndarray  # detections' scores; unused for ground truth
+    pairs_per_chunk: ClassVar[int] = PAIRS_PER_CHUNK
+
+    def take(self, index: np.ndarray) -> Boxes:
+        """The boxes at ``index`` (an array of positions), in that order."""
+        return Boxes(*(getattr(self, field.name)[index] for field in fields(self)))
+
+    def overlaps(self, d: np.ndarray, truth: Boxes, g: np.ndarray) -> np.ndarray:
+        """IoU of detection ``d[p]`` with ground truth ``g[p]`` of ``truth``, as pycocotools' bbIou."""
+        return box_iou(self.xywh[d], truth.xywh[g], truth.crowd[g])
+
+
+@dataclass
+class Masks:
+    """Masks of one side, as `Boxes` but with their runs instead of boxes; a subset shares the runs."""
+
+    image: np.ndarray
+    category: np.ndarray
+    runs: Runs  # mask i of the side is runs' mask ``which[i]`` (all of them, in order, without ``which``)
+    area: np.ndarray  # ground truth: as the caller decides (pycocotools reads the area field); detections: runs.area
+    crowd: np.ndarray
+    score: np.ndarray
+    which: Optional[np.ndarray] = None
+    pairs_per_chunk: ClassVar[int] = PAIRS_PER_CHUNK // 16  # a pair costs more arrays than for boxes
+
+    def take(self, index: np.ndarray) -> Masks:
+        """The masks at ``index`` (an array of positions), in that order."""
+        return Masks(self.image[index], self.category[index], self.runs, self.area[index], self.crowd[index],
+                     self.score[index], index if self.which is None else self.which[index])
+
+    def overlaps(self, d: np.ndarray, truth: Masks, g: np.ndarray) -> np.ndarray:
+        """IoU of detection ``d[p]`` with ground truth ``g[p]``, as pycocotools' rleIou; 0 below the lowest threshold."""
+        return pair_iou(self.runs, d if self.which is None else self.which[d], truth.runs,
+                        g if truth.which is None else truth.which[g], truth.crowd[g], minimum=IOU_THRESHOLDS[0])
+
+
+Instances = Union[Boxes, Masks]
 
 
 Events = Tuple[np.ndarray, ...]  # (threshold, segment, offset in segment, image, category) per event
@@ -179,7 +218,7 @@ def _groups(image: np.ndarray, category: np.ndarray, num_images: int) -> np.ndar
     return category.astype(np.int64) * num_images + image
 
 
-def _candidate_pairs(gt: Boxes, dt: Boxes, dt_group: np.ndarray, num_images: int, num_groups: int
+def _candidate_pairs(gt: Instances, dt: Instances, dt_group: np.ndarray, num_images: int, num_groups: int
                      ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(detection, ground truth, IoU) for every pair in the same group with IoU >= the lowest threshold."""
     gt_group = _groups(gt.image, gt.category, num_images)
@@ -190,14 +229,14 @@ def _candidate_pairs(gt: Boxes, dt: Boxes, dt_group: np.ndarray, num_images: int
     cumulative = np.cumsum(per_dt)
     found: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
     start = 0
-    while start < len(per_dt):  # chunks of about PAIRS_PER_CHUNK pairs bound the memory
+    while start < len(per_dt):  # chunks of a bounded number of pairs bound the memory
         done = int(cumulative[start - 1]) if start else 0
-        end = max(int(np.searchsorted(cumulative, done + PAIRS_PER_CHUNK, side="right")), start + 1)
+        end = max(int(np.searchsorted(cumulative, done + dt.pairs_per_chunk, side="right")), start + 1)
         counts = per_dt[start:end]
         d = np.repeat(np.arange(start, end), counts)
         offset = np.arange(len(d)) - np.repeat(np.cumsum(counts) - counts, counts)
         g = gt_order[np.repeat(gt_start[dt_group[start:end]], counts) + offset]
-        iou = box_iou(dt.xywh[d], gt.xywh[g], gt.crowd[g])
+        iou = dt.overlaps(d, gt, g)  # type: ignore[arg-type]
         keep = iou >= IOU_THRESHOLDS[0]
         found.append((d[keep], g[keep], iou[keep]))
         start = end
@@ -205,7 +244,7 @@ def _candidate_pairs(gt: Boxes, dt: Boxes, dt_group: np.ndarray, num_images: int
     return d, g, iou
 
 
-def _match(gt: Boxes, dt: Boxes, dt_group: np.ndarray, gt_ignored: np.ndarray, num_images: int, num_groups: int
+def _match(gt: Instances, dt: Instances, dt_group: np.ndarray, gt_ignored: np.ndarray, num_images: int, num_groups: int
            ) -> Tuple[np.ndarray, np.ndarray]:
     """Greedy matching for every IoU threshold and area range.
 
@@ -253,8 +292,8 @@ def _match(gt: Boxes, dt: Boxes, dt_group: np.ndarray, gt_ignored: np.ndarray, n
     return matched, matched_ignored
 
 
-def evaluate(gt: Boxes, dt: Boxes, num_images: int, num_categories: int) -> Evaluation:
-    """Evaluate detections against ground truth; both use image and category indices."""
+def evaluate(gt: Instances, dt: Instances, num_images: int, num_categories: int) -> Evaluation:
+    """Evaluate detections against ground truth (both boxes or both masks); both use image and category indices."""
     T, R, K, A, M = len(IOU_THRESHOLDS), len(RECALL_THRESHOLDS), num_categories, len(AREA_RANGES), len(MAX_DETECTIONS)
     num_groups = num_images * num_categories
     # Detections in (category, image, score desc, file order); keep the best 100 of each group.
@@ -264,7 +303,7 @@ def evaluate(gt: Boxes, dt: Boxes, num_images: int, num_categories: int) -> Eval
     rank = np.arange(len(group)) - np.maximum.accumulate(np.where(starts, np.arange(len(group)), 0))
     keep = order[rank < MAX_DETECTIONS[-1]]
     rank = rank[rank < MAX_DETECTIONS[-1]]
-    kept = Boxes(dt.image[keep], dt.category[keep], dt.xywh[keep], dt.area[keep], dt.crowd[keep], dt.score[keep])
+    kept = dt.take(keep)
     kept_group = _groups(kept.image, kept.category, num_images)
 
     low, high = np.array(AREA_RANGES).T
