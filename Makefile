@@ -4,10 +4,10 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUNDLER_STAMP := $(VENV)/.bundler
-PLATFORM ?= codalab
+PLATFORM ?= codabench
 COMPETITIONS := $(sort $(patsubst competitions/%/competition.yaml,%,$(wildcard competitions/*/competition.yaml)))
 
-.PHONY: help venv baselines test fuzz lint bench site clean $(addprefix bundle-,$(COMPETITIONS))
+.PHONY: help venv baselines test fuzz lint bench site rehearse clean $(addprefix bundle-,$(COMPETITIONS))
 
 help:  ## list the targets
 	@grep -E '^[a-z$$(%-].*:.*## ' $(MAKEFILE_LIST) | sed -e 's/^\$$(addprefix bundle-,\$$(COMPETITIONS)): bundle-%/bundle-NAME/' -e 's/:.*## /\t/' | expand -t 24
@@ -42,11 +42,14 @@ lint: $(STAMP)  ## ruff, and vermin proving scoring/ runs on Python 3.9
 bench: $(STAMP)  ## speed and memory, ours beside the reference implementations
 	$(PY) tests/bench.py
 
-$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(BUNDLER_STAMP)  ## build build/<name>_bundle.zip (installs only what the bundler needs)
+$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(BUNDLER_STAMP)  ## build build/<name>_codabench.zip (PLATFORM=codalab: build/<name>_codalab.zip; installs only what the bundler needs)
 	$(PY) -m bundler build $* --platform $(PLATFORM)
 
 site: $(BUNDLER_STAMP)  ## build/site/index.html and challenges.md, the event page, from competitions/event.yaml
 	$(PY) -m bundler site
+
+rehearse: $(BUNDLER_STAMP)  ## the whole edition on generated data in build/rehearsal/, every step summarised (baselines once installed)
+	$(PY) -m bundler rehearse
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

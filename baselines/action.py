@@ -21,7 +21,7 @@ from torchvision.transforms import functional as TF
 
 from baselines.task import Baseline, BaselineError, Meta, Record
 
-LISTS = {"train": "train.txt", "val": "validation.txt", "test": "test.txt"}
+LISTS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 MEAN, STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)  # per-channel statistics of video frames
 TOP = 5
 
@@ -94,9 +94,9 @@ class Action(Baseline):
     name = "action"
     summary = "R(2+1)D-18 from scratch (torchvision) on clips decoded with PyAV"
     defaults = {"arch": "r2plus1d_18", "archs": "a torchvision video model such as r3d_18 or mc3_18", "epochs": 45,
-                "batch_size": 8, "lr": 0.01, "image_size": 112,
+                "batch_size": 8, "lr": 0.01, "reference_batch": 8, "image_size": 112,
                 "image_size_help": "frames are resized to 8/7 of it and cropped to it (default 112)"}
-    split_folders = {"train": "train", "val": "validation", "test": "test"}
+    split_folders = {"train": "train", "val": "val", "test": "test"}
 
     arguments = (("--frames", {"type": int, "default": 16, "help": "frames per clip, spread over the video (default 16)"}),
                  ("--clips", {"type": int, "default": 3, "help": "clips averaged per video when predicting (default 3)"}))

@@ -79,7 +79,8 @@ class Classification(Baseline):
     name = "classification"
     summary = "ResNet-50 from scratch (torchvision), or the 2020 full-convolution ResNet-50 (--arch resnet50-fconv)"
     defaults = {"arch": "resnet50", "archs": f"{FULL_CONV}, or a torchvision classification model such as resnet18",
-                "epochs": 90, "batch_size": 32, "lr": 0.1, "lr_schedule": "step", "lr_step": 30, "image_size": 224,
+                "epochs": 90, "batch_size": 32, "lr": 0.1, "reference_batch": 256, "lr_schedule": "step", "lr_steps": (30, 60),
+                "image_size": 224,
                 "image_size_help": "crop size in pixels (default 224; images are resized to 8/7 of it first)"}
     split_folders = {"train": "train", "val": "val", "test": "test"}
 

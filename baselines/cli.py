@@ -58,15 +58,18 @@ def _parser(found: Dict[str, Baseline]) -> argparse.ArgumentParser:
         dest="name", required=True, metavar="NAME")
     for name, baseline in sorted(found.items()):
         d = baseline.defaults
-        one = train.add_parser(name, help=baseline.summary, description=f"{baseline.summary}. Defaults are the real "
-                               "baseline settings (a full GPU run); --arch, --image-size and --epochs make it small.")
+        one = train.add_parser(name, help=baseline.summary, description=f"{baseline.summary}. Defaults are the recipe "
+                               "(a full GPU run), its learning rate scaled to this run's total batch; --arch, "
+                               "--image-size and --epochs make it small. A NaN or infinite loss stops the run.")
         _common(one)
         one.add_argument("--out", type=Path, required=True, metavar="RUN", help="the run folder to write")
         one.add_argument("--arch", default=d["arch"], help=f"the network (default {d['arch']}); {d['archs']}")
         one.add_argument("--epochs", type=int, default=d["epochs"], help=f"default {d['epochs']}")
         one.add_argument("--batch-size", type=int, default=d["batch_size"], metavar="B",
                          help=f"items per batch and process (default {d['batch_size']})")
-        one.add_argument("--lr", type=float, default=d["lr"], help=f"learning rate (default {d['lr']})")
+        one.add_argument("--lr", type=float, default=d["lr"],
+                         help=f"learning rate for a total batch of {baseline.reference_batch}, the recipe's (default "
+                         f"{d['lr']}); the run scales it linearly to its own total batch, processes x --batch-size")
         one.add_argument("--optimizer", choices=("sgd", "adamw"), default=d.get("optimizer", "sgd"),
                          help=f"default {d.get('optimizer', 'sgd')}")
         one.add_argument("--momentum", type=float, default=0.9, help="SGD momentum (default 0.9)")
@@ -74,8 +77,13 @@ def _parser(found: Dict[str, Baseline]) -> argparse.ArgumentParser:
                          help=f"default {d.get('weight_decay', 1e-4)}")
         one.add_argument("--lr-schedule", choices=("cosine", "step", "constant"), default=d.get("lr_schedule", "cosine"),
                          help=f"per epoch (default {d.get('lr_schedule', 'cosine')})")
-        one.add_argument("--lr-step", type=int, default=d.get("lr_step", 30), metavar="E",
-                         help="with --lr-schedule step: epochs between steps of 0.1 (default 30)")
+        steps = d.get("lr_steps", (30, 60))
+        one.add_argument("--lr-steps", type=int, nargs="+", default=list(steps), metavar="E",
+                         help=f"with --lr-schedule step: the epochs after which the rate is multiplied by 0.1 "
+                         f"(default {' '.join(map(str, steps))})")
+        one.add_argument("--warmup-iters", type=int, default=d.get("warmup_iters", 0), metavar="N",
+                         help="linear warm-up from 1/1000 of the rate over the first N steps of the first epoch, at most "
+                         f"all but its last, as torchvision's detection reference (default {d.get('warmup_iters', 0)})")
         one.add_argument("--image-size", type=int, default=d["image_size"], metavar="S", help=d["image_size_help"])
         one.add_argument("--seed", type=int, default=0, help="seeds every generator: a CPU run repeats exactly (default 0)")
         one.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")

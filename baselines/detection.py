@@ -77,7 +77,8 @@ class Detection(Baseline):
     summary = "Faster R-CNN ResNet-50-FPN from scratch (torchvision, no pretrained backbone)"
     defaults = {"arch": "fasterrcnn_resnet50_fpn", "archs": "a torchvision box detector such as "
                 "fasterrcnn_mobilenet_v3_large_fpn, retinanet_resnet50_fpn or fcos_resnet50_fpn",
-                "epochs": 26, "batch_size": 2, "lr": 0.02, "image_size": 800,
+                "epochs": 26, "batch_size": 2, "lr": 0.02, "reference_batch": 16, "lr_schedule": "step", "lr_steps": (16, 22),
+                "warmup_iters": 1000, "image_size": 800,
                 "image_size_help": "short side the detector resizes images to (default 800, as for COCO)"}
     split_folders = {"train": "train", "val": "val", "test": "test"}
 

@@ -36,9 +36,11 @@ from bundler.bundles.zips import zip_bytes
 from scoring.challenge import get_challenge
 from scoring.cli import main as score_main
 from scoring.cli import score_submission
+from scoring.report import number
 
 CHECKPOINT_FORMAT = 1
 EPOCH, LOSS, LR, SECONDS = "epoch", "train_loss", "lr", "seconds"
+WARMUP_START = 0.001  # the warm-up's first factor of the rate, as in torchvision's references
 
 
 def versions() -> Dict[str, str]:
@@ -63,20 +65,20 @@ def _loader(baseline: Baseline, dataset: Dataset, args: argparse.Namespace, samp
                       persistent_workers=False, pin_memory=torch.cuda.is_available())
 
 
-def _optimizer(args: argparse.Namespace, model: nn.Module) -> torch.optim.Optimizer:
+def _optimizer(args: argparse.Namespace, model: nn.Module, rate: float) -> torch.optim.Optimizer:
     parameters = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "adamw":
-        return torch.optim.AdamW(parameters, lr=args.lr, weight_decay=args.weight_decay)
-    return torch.optim.SGD(parameters, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+        return torch.optim.AdamW(parameters, lr=rate, weight_decay=args.weight_decay)
+    return torch.optim.SGD(parameters, lr=rate, momentum=args.momentum, weight_decay=args.weight_decay)
 
 
 def _schedule(args: argparse.Namespace, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LambdaLR:
-    """The learning rate per epoch: cosine to zero, steps of 0.1 every --lr-step epochs, or constant."""
+    """The learning rate per epoch: cosine to zero, times 0.1 after each of --lr-steps, or constant."""
     def factor(epoch: int) -> float:
         if args.lr_schedule == "cosine":
             return 0.5 * (1 + math.cos(math.pi * epoch / max(1, args.epochs)))
         if args.lr_schedule == "step":
-            return 0.1 ** (epoch // args.lr_step)
+            return 0.1 ** sum(epoch >= step for step in args.lr_steps)
         return 1.0
 
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
@@ -161,19 +163,33 @@ def _better(score: float, best: Optional[float], sort: str) -> bool:
     return best is None or (score > best if sort == "desc" else score < best)
 
 
+def _warm_up(optimizer: torch.optim.Optimizer, rates: List[float], step: int, steps: int) -> None:
+    """The rate of ``step`` (0 first) of a linear warm-up from WARMUP_START of ``rates`` to them over ``steps``."""
+    factor = WARMUP_START + (1 - WARMUP_START) * min(step, steps) / steps
+    for group, rate in zip(optimizer.param_groups, rates):
+        group["lr"] = rate * factor
+
+
 def _train_epoch(baseline: Baseline, model: nn.Module, loader: DataLoader, optimizer: torch.optim.Optimizer,
-                 scaler: torch.amp.GradScaler, runtime: Runtime, epoch: int) -> float:
-    """One pass over the training data; the mean loss over every process's batches."""
+                 scaler: torch.amp.GradScaler, runtime: Runtime, epoch: int, warmup: int, kept: str) -> float:
+    """One pass over the training data, warming up over its first ``warmup`` steps; the mean loss over every
+    process's batches. A NaN or infinite loss (in any process) stops the run, saying that ``kept`` is kept."""
     model.train()
     total, batches = 0.0, 0
+    rates = [group["lr"] for group in optimizer.param_groups]
     bar = tqdm(loader, desc=f"epoch {epoch}", disable=not runtime.main or None, leave=False)
-    for inputs, targets in bar:
+    for step, (inputs, targets) in enumerate(bar):
+        if warmup and step <= warmup:
+            _warm_up(optimizer, rates, step, warmup)
         inputs = baseline.to_device(inputs, runtime.device, runtime.cuda)
         targets = baseline.to_device(targets, runtime.device, False)
         with runtime.autocast():
             loss = baseline.loss(model, inputs, targets)
-        if not torch.isfinite(loss):
-            raise BaselineError(f"the training loss became {loss.item()} in epoch {epoch}; lower --lr")
+        finite = bool(torch.isfinite(loss))
+        if runtime.total(float(not finite))[0]:
+            value = "not finite in another process" if finite else f"became {loss.item()}"
+            raise BaselineError(f"the training loss {value} at epoch {epoch}, step {step + 1}: stopped, {kept}; "
+                                "lower --lr")
         optimizer.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -216,7 +232,9 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
     model = baseline.model(args, meta).to(runtime.device)
     if runtime.cuda:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = _optimizer(args, model)
+    total_batch = runtime.world * args.batch_size
+    rate = baseline.learning_rate(args.lr, total_batch)
+    optimizer = _optimizer(args, model, rate)
     schedule = _schedule(args, optimizer)
     scaler = torch.amp.GradScaler("cuda", enabled=runtime.cuda)
     first, best = 1, None
@@ -224,8 +242,9 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
         model.load_state_dict(resumed["model"])
         optimizer.load_state_dict(resumed["optimizer"])
         schedule.load_state_dict(resumed["schedule"])
+        schedule.base_lrs = [rate] * len(optimizer.param_groups)  # this run's total batch, this --epochs' schedule
         for group, base, factor in zip(optimizer.param_groups, schedule.base_lrs, schedule.lr_lambdas):
-            group["lr"] = base * factor(schedule.last_epoch)  # the schedule of this --epochs, from where the run is
+            group["lr"] = base * factor(schedule.last_epoch)
         scaler.load_state_dict(resumed["scaler"])
         torch.set_rng_state(resumed["rng"])
         first, best = resumed["epoch"] + 1, tuple(resumed["best"]) if resumed["best"] else None
@@ -240,33 +259,40 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
     if runtime.main:
         run.mkdir(parents=True, exist_ok=True)
         log.keep_until(first - 1)
-        config = {"challenge": baseline.name, "args": plain_arguments(args),
-                  "processes": runtime.world, "device": str(runtime.device), "versions": versions()}
+        config = {"challenge": baseline.name, "args": plain_arguments(args), "processes": runtime.world,
+                  "total_batch": total_batch, "reference_batch": baseline.reference_batch, "learning_rate": rate,
+                  "device": str(runtime.device), "versions": versions()}
         write_atomically(run / "config.json", (json.dumps(config, indent=1) + "\n").encode())
         print(f"{baseline.name}: {len(train_set)} train and {len(val_set)} val items, {args.arch}, epochs {first}.."
-              f"{args.epochs}, {runtime.world} process(es) on {runtime.device}", file=sys.stderr)
+              f"{args.epochs}, {runtime.world} process(es) on {runtime.device}; learning rate {rate:.6g}: --lr "
+              f"{args.lr:g} for a total batch of {baseline.reference_batch}, scaled to this run's {total_batch} "
+              f"({runtime.world} x {args.batch_size})", file=sys.stderr)
     for epoch in range(first, args.epochs + 1):
         began = time.monotonic()
         if sampler is not None:
             sampler.set_epoch(epoch)
         loader.generator.manual_seed(args.seed * 100_003 + epoch)  # the epoch's order: a resumed run repeats it
         lr = optimizer.param_groups[0]["lr"]
-        loss = _train_epoch(baseline, model, loader, optimizer, scaler, runtime, epoch)
+        warmup = min(args.warmup_iters, len(loader) - 1) if epoch == 1 else 0
+        kept = f"{run / 'last.pt'} keeps epoch {epoch - 1}" if epoch > 1 else "no epoch was saved"
+        loss = _train_epoch(baseline, model, loader, optimizer, scaler, runtime, epoch, warmup, kept)
         schedule.step()
         records = predictions(baseline, model, val_set, args, meta, runtime, "validation")
         if runtime.main:
             scores = score_records(baseline, records, meta, data / "references" / "val")
-            improved = _better(scores[primary.key], best[1] if best else None, primary.sort)
+            shown = {c.key: number(scores[c.key], c.digits) for c in columns}  # as the leaderboard shows them
+            score = round(scores[primary.key], primary.digits)
+            improved = _better(score, best[1] if best else None, primary.sort)
             if improved:
-                best = (epoch, scores[primary.key])
+                best = (epoch, score)
             # the log first, last.pt last: a run killed in between repeats this epoch and drops its row
-            log.add({EPOCH: epoch, LOSS: f"{loss:.6f}", **scores, LR: f"{lr:.6g}",
+            log.add({EPOCH: epoch, LOSS: f"{loss:.6f}", **shown, LR: f"{lr:.6g}",
                      SECONDS: f"{time.monotonic() - began:.1f}"})
             state = _state(baseline, model, optimizer, schedule, scaler, args, meta, epoch, best)
             if improved:
                 save_atomically(state, run / "best.pt")
             save_atomically(state, run / "last.pt")
-            print(f"epoch {epoch}/{args.epochs}: train loss {loss:.4f}, val {primary.key} {scores[primary.key]:.4f}"
+            print(f"epoch {epoch}/{args.epochs}: train loss {loss:.4f}, val {primary.key} {shown[primary.key]}"
                   f"{' (best)' if improved else ''}, {time.monotonic() - began:.0f} s", file=sys.stderr)
     return 0
 

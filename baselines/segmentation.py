@@ -113,7 +113,7 @@ class Segmentation(Baseline):
     name = "segmentation"
     summary = "U-Net with batch normalisation from scratch, on the 19 Cityscapes training classes"
     defaults = {"arch": "unet", "archs": "unet, or a torchvision segmentation model such as deeplabv3_resnet50",
-                "epochs": 200, "batch_size": 5, "lr": 0.01, "image_size": 1024,
+                "epochs": 200, "batch_size": 5, "lr": 0.01, "reference_batch": 5, "image_size": 1024,
                 "image_size_help": "width the images are resized to, keeping their aspect (default 1024: 1024x512)"}
     split_folders = {"train": "leftImg8bit/train", "val": "leftImg8bit/val", "test": "leftImg8bit/test"}
 

@@ -34,12 +34,23 @@ class Baseline(abc.ABC):
     name: str
     #: what the model is, one line, for the help text
     summary: str
-    #: the real baseline settings (a full GPU run): arch, epochs, batch_size, lr, image_size, optimizer, ...
+    #: the recipe (a full GPU run): arch, epochs, batch_size (per process), lr (for reference_batch), image_size,
+    #: optimizer, lr_schedule, lr_steps, warmup_iters, ...; reference_batch is the total batch (processes x batch)
+    #: the recipe's lr was set for: a run scales lr linearly to its own total batch
     defaults: Dict[str, Any]
     #: the public/ folder of each split ("train", "val", "test"), relative to --data
     split_folders: Dict[str, str]
     #: arguments of this baseline alone (frames per clip, U-Net width, ...): (flag, argparse options)
     arguments: Tuple[Tuple[str, Dict[str, Any]], ...] = ()
+
+    @property
+    def reference_batch(self) -> int:
+        """The total batch the recipe's learning rate is for."""
+        return int(self.defaults["reference_batch"])
+
+    def learning_rate(self, lr: float, total_batch: int) -> float:
+        """The rate for ``total_batch`` by the linear scaling rule, ``lr`` being the rate for the reference batch."""
+        return lr * total_batch / self.reference_batch
 
     def check_public(self, data: Path, splits: Sequence[str]) -> None:
         """Refuse, in one line, a --data that is not the public/ folder of this challenge, or lacks a split."""

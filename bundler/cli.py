@@ -19,25 +19,31 @@ from bundler.pages.preview import write_preview
 from bundler.pages.site import write_site
 from bundler.platforms.check import bundle_warnings, check_bundle
 from bundler.platforms.worker import run_phase
+from bundler.rehearsal.run import DEFAULT_SIZE, SIZES, RehearsalError, chosen, exit_code, rehearse
 from bundler.results.command import phase_reference, publish
+from bundler.results.outputs import score_text
 from bundler.results.rescore import default_workers
+from scoring.report import number
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 DESCRIPTION = """\
-Build, check, try and preview competition bundles for CodaLab and Codabench.
+Build, check, try and preview competition bundles for Codabench (and self-hosted CodaLab).
 
-  build NAME     validate competitions/NAME/competition.yaml and write build/NAME_bundle.zip
-                 (--platform codabench: build/NAME_codabench_bundle.zip; --data DIR: references from
-                 a 'bundler data' folder)
+  build NAME     validate competitions/NAME/competition.yaml and write the Codabench bundle
+                 build/NAME_codabench.zip (--platform codalab: build/NAME_codalab.zip, CodaLab v1;
+                 --data DIR: references from a 'bundler data' folder)
   check BUNDLE   lint a bundle (ours or hand-made) against its platform's rules
   try BUNDLE SUB run the bundle's scoring program on a submission as the platform's worker does
   preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
   data NAME      turn the canonical dataset into public/, reference/ and manifest.json for NAME
   site           render the event page build/site/index.html and challenges.md from competitions/event.yaml
+                 (--publish NAME=DIR: a challenge's final ranking, once it has closed)
   results NAME   after the close: rescore the final submissions, rank them with 95% intervals and ties,
                  analyse the ranking's stability, check the platform's scores, write build/NAME_results/
                  (results.json, .csv, .html, .tex, .md and the figures as SVG)
+  rehearse       run the whole edition on generated data in build/rehearsal/: data, bundles, check, try,
+                 baselines, made-up entrants, results and the event page, with a summary of every step
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
 """
@@ -78,9 +84,9 @@ def _parser() -> argparse.ArgumentParser:
     make.add_argument("--data", type=Path, metavar="DIR",
                       help="a 'bundler data' output folder: each phase's reference is DIR/reference/<its split>")
     make.add_argument("--output", type=Path,
-                      help="where to write the bundle (default build/NAME_bundle.zip, build/NAME_codabench_bundle.zip)")
-    make.add_argument("--platform", choices=sorted(PLATFORMS), default="codalab",
-                      help="codalab (v1 bundle, default) or codabench (version 2 bundle)")
+                      help="where to write the bundle (default build/NAME_codabench.zip, build/NAME_codalab.zip)")
+    make.add_argument("--platform", choices=list(PLATFORMS), default=next(iter(PLATFORMS)),
+                      help="codabench (version 2 bundle, default) or codalab (v1 bundle, for a self-hosted CodaLab)")
     look = command("preview", help="render a competition's pages as a static site")
     look.add_argument("name", help="a folder of competitions/, e.g. detection")
     look.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
@@ -104,8 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     event = command("site", help="render the event page of all challenges from competitions/event.yaml")
     event.add_argument("--event", type=Path, help="the event file (default event.yaml of the competitions folder)")
     event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
-    event.add_argument("--results", type=Path, metavar="DIR",
-                       help="where 'bundler results' wrote NAME_results/ (default build): final rankings shown from there")
+    event.add_argument("--publish", action="append", default=[], metavar="NAME=DIR",
+                       help="show challenge NAME's final ranking from DIR, the output of 'bundler results' (e.g. "
+                            "build/NAME_results); refused before its last phase has ended; repeatable. Without it the "
+                            "page shows no results")
+    event.add_argument("--rehearsal", action="store_true",
+                       help="publish the given results even before the close, every page saying that they come from a "
+                            "rehearsal and are not real results")
     final = command(
         "results", help="rescore the final submissions: ranking, 95%% intervals, ties, platform check",
         description="Rescore every submission of a phase with the scoring program, rank them with 95% bootstrap "
@@ -115,7 +126,13 @@ def _parser() -> argparse.ArgumentParser:
                     "figures as SVG. A second run over the same files is read from the cache in OUTPUT/.cache.")
     final.add_argument("name", help="a folder of competitions/, e.g. detection")
     final.add_argument("--submissions", type=Path, required=True, metavar="PATH",
-                       help="CodaLab's 'download leaderboard results' zip, or a folder of submission zips (name = entrant)")
+                       help="the platform's download of the phase's submissions: Codabench's bulk_submissions.zip "
+                            "(Submissions: tick them, download), CodaLab's 'download leaderboard results' zip, or a "
+                            "folder of submission zips (name = entrant)")
+    final.add_argument("--leaderboard", type=Path, metavar="FILE",
+                       help="with Codabench's bulk_submissions.zip: the phase's leaderboard download (Results tab: "
+                            "'This CSV', or the zip of 'All CSV'), which selects the submissions that count and gives "
+                            "the stored scores to check")
     source = final.add_mutually_exclusive_group(required=True)
     source.add_argument("--reference", type=Path, metavar="DIR", help="the phase's reference folder")
     source.add_argument("--data", type=Path, metavar="DIR", help="a 'bundler data' folder: the phase's split is used")
@@ -129,10 +146,29 @@ def _parser() -> argparse.ArgumentParser:
     lint.add_argument("bundle", type=Path)
     lint.add_argument("--no-leak-guard", action="store_true",
                       help="skip the leak guard (which scores and searches every public file): the platform's rules only")
-    trial = command("try", help="score a submission with a bundle, as the platform's worker does")
-    trial.add_argument("bundle", type=Path)
-    trial.add_argument("submission", type=Path)
+    trial = commands.add_parser("try", help="score a submission with a bundle, as the platform's worker does",
+                                description="Run the bundle's scoring program on a submission in the platform worker's "
+                                            "layout and print the leaderboard row, rounded as the leaderboard shows it.")
+    trial.add_argument("bundle", type=Path, help="a bundle zip, as 'build' writes it (or one made by hand)")
+    trial.add_argument("submission", type=Path, help="the zip a participant would upload")
     trial.add_argument("--phase", default="1", metavar="PHASE", help="phase number or name (default 1)")
+    dress = command("rehearse", help="rehearse the whole edition on generated data, in a folder of its own",
+                    description="For every competition of event.yaml: generate small learnable data in the canonical "
+                                "layout, then run 'data', 'build --data' for each platform, 'check', 'try' with the "
+                                "kit's sample, a one-epoch baseline predicting val and test (skipped without torch), "
+                                "made-up entrants (perfect, noisy, empty, broken), 'results'; then 'site --rehearsal'. "
+                                "Each command's output is in OUT/logs/, the summary in OUT/summary.txt. Exit 1 if a "
+                                "step failed.")
+    dress.add_argument("--out", type=Path, metavar="DIR",
+                       help="the rehearsal's folder (default build/rehearsal); a folder an earlier rehearsal made is "
+                            "replaced, any other must be empty")
+    dress.add_argument("--size", choices=list(SIZES), default=DEFAULT_SIZE,
+                       help=f"how much data to generate (default {DEFAULT_SIZE}: a few dozen items per challenge; "
+                            f"{', '.join(f'{k}: {n} times as many' for k, n in SIZES.items() if n > 1)})")
+    dress.add_argument("--no-baselines", action="store_true", help="skip the baselines (the slowest steps)")
+    dress.add_argument("--only", action="append", metavar="NAME", help="rehearse only this competition; repeatable")
+    dress.add_argument("--jobs", type=int, default=default_workers(), metavar="J",
+                       help=f"steps run at once (default: the cores, {default_workers()})")
     return parser
 
 
@@ -142,7 +178,8 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     output = args.output or default_output(args.name, args.platform)
     data = args.data.expanduser().resolve() if args.data else None
     built = build(competition, output, overrides, args.platform, data)
-    print(f"wrote {built.path} ({built.size / 1024:.0f} KiB, {len(competition.config.phases)} phase(s))")
+    print(f"wrote {built.path} ({args.platform} bundle, {built.size / 1024:.0f} KiB, "
+          f"{len(competition.config.phases)} phase(s))")
     return EXIT_OK
 
 
@@ -181,15 +218,24 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"{about['path']}/: {'public' if about['public'] else 'HIDDEN'}, {about['note']}")
     for warning in outcome.warnings:
         print(f"warning: {warning}", file=sys.stderr)
+    for note in outcome.notes:
+        print(f"note: {note}")
     return EXIT_OK
 
 
-def _site(args: argparse.Namespace) -> int:
+def _site(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     folder = args.output or build_folder() / "site"
+    publish = {}
+    for item in args.publish:
+        name, sep, results = item.partition("=")
+        if not sep or not name or not results:
+            parser.error(f"--publish expects NAME=DIR (a challenge and the folder 'bundler results' wrote), not {item!r}")
+        publish[name] = Path(results).expanduser().resolve()
     event = load_event(args.event)
-    pages = write_site(event, folder, args.results or build_folder())
-    print(f"wrote {', '.join(str(p) for p in pages)} ({len(event.competitions)} challenges, "
-          f"open {event.opens.text} to {event.closes.text})")
+    pages = write_site(event, folder, publish, rehearsal=args.rehearsal)
+    shown = f"; final rankings of {', '.join(publish)}{' (a rehearsal)' if args.rehearsal else ''}" if publish else ""
+    print(f"wrote {', '.join(str(p) for p in pages)} ({len(event.competitions)} challenges on {event.platform.name}, "
+          f"open {event.opens.text} to {event.closes.text}{shown})")
     return EXIT_OK
 
 
@@ -201,7 +247,8 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     number, phase, reference = phase_reference(competition, args.phase, args.reference, data)
     output = (args.output or build_folder() / f"{args.name}_results").expanduser().resolve()
     published = publish(competition, args.submissions.expanduser().resolve(), reference.expanduser().resolve(), phase,
-                        output, args.bootstrap, args.seed, args.workers)
+                        output, args.bootstrap, args.seed, args.workers,
+                        args.leaderboard.expanduser().resolve() if args.leaderboard else None)
     challenge = competition.challenge
     primary = challenge.primary
     print(f"{competition.config.title}, phase {number} ({phase}): {primary.label}, {args.bootstrap} resamples, seed {args.seed}")
@@ -213,7 +260,7 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         scores = ranked.scored.scores or {}
         interval = f"  [{ranked.ci[0]:.4f}, {ranked.ci[1]:.4f}]" if ranked.ci else ""
         tie = f"  tied with {', '.join(ranked.tied_with)}" if ranked.tied_with else ""
-        print(f"  {ranked.rank:>3}  {ranked.entry.entrant[:30]:<30}  {scores[primary.key]:.4f}{interval}{tie}")
+        print(f"  {ranked.rank:>3}  {ranked.entry.entrant[:30]:<30}  {score_text(scores[primary.key], 4):>6}{interval}{tie}")
     for ranked in published.ranked:
         for column, platform, ours in ranked.mismatches:
             print(f"  platform disagrees: {ranked.entry.entrant}, {column}: platform {platform}, rescored {ours}")
@@ -221,6 +268,21 @@ def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             print(f"  invalid: {ranked.entry.entrant} ({ranked.entry.submission}): {ranked.scored.error}")
     print(f"wrote {', '.join(str(path) for path in published.files)}")
     return EXIT_OK
+
+
+def _rehearse(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    if args.jobs < 1:
+        parser.error("--jobs must be 1 or more")
+    try:
+        competitions = chosen(args.only, load_event().competitions)
+        steps = rehearse(competitions, args.out or build_folder() / "rehearsal", args.size, not args.no_baselines, args.jobs)
+    except RehearsalError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("error: interrupted; the rehearsal's folder holds what was done", file=sys.stderr)
+        return EXIT_USAGE
+    return exit_code(steps)
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -255,7 +317,7 @@ def _try(args: argparse.Namespace) -> int:
     width = max(len(label) for label in trial.row)
     print(f"leaderboard row ({trial.platform} worker):")
     for label, value in trial.row.items():
-        print(f"  {label:<{width}}  {'(empty)' if value is None else value}")
+        print(f"  {label:<{width}}  {'(empty)' if value is None else number(value, trial.digits[label])}")
     empty = [label for label, value in trial.row.items() if value is None]
     if trial.dropped:
         print(f"scores.txt keys matching no column (dropped by {trial.platform}): {', '.join(trial.dropped)}")
@@ -279,11 +341,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "data":
             return _data(args, parser)
         if args.command == "site":
-            return _site(args)
+            return _site(args, parser)
         if args.command == "check":
             return _check(args)
         if args.command == "results":
             return _results(args, parser)
+        if args.command == "rehearse":
+            return _rehearse(args, parser)
         return _try(args)
     except DataError as exc:
         for problem in exc.problems:

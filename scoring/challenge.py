@@ -12,10 +12,11 @@ import abc
 import importlib
 import json
 import pkgutil
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, FrozenSet, List, Optional, Tuple, Type, TypeVar
+from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Type, TypeVar
 
 from scoring.errors import ReferenceDataError
 from scoring.json_text import parse_json
@@ -103,8 +104,6 @@ class Challenge(abc.ABC):
     resampled: bool
     #: the largest submission accepted, in bytes once uncompressed
     max_submission_bytes: int = LIMITS.max_bytes
-    #: the platform image the scoring program needs (py39 has numpy but does not promise Pillow)
-    docker_image: str = "codalab/codalab-legacy:py39"
 
     @property
     def primary(self) -> Column:
@@ -139,6 +138,14 @@ class Challenge(abc.ABC):
         """
 
     @abc.abstractmethod
+    def labelled_submission(self, reference: Any, noise: float, seed: int) -> Dict[str, bytes]:
+        """Files of a submission that predicts a labelled reference's own labels, a share ``noise`` (0..1) of them
+        replaced at random: the perfect (0) and noisy made-up entrants of ``bundler rehearse``.
+
+        It reads the hidden labels: never publish one.
+        """
+
+    @abc.abstractmethod
     def hidden_facts(self, reference: Any) -> HiddenFacts:
         """What a labelled reference knows that its label-free view does not (for the leak guard of ``bundler check``)."""
 
@@ -148,6 +155,22 @@ class Challenge(abc.ABC):
         if not labels:
             info[LABELS] = False
         return (json.dumps(info) + "\n").encode()
+
+
+def replaced(count: int, noise: float, rng: random.Random) -> Set[int]:
+    """The indices of ``round(noise * count)`` of ``count`` predictions, drawn with ``rng``: those a labelled
+    submission replaces."""
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise {noise}: a share, from 0 to 1")
+    return set(rng.sample(range(count), round(noise * count)))
+
+
+def noisy_labels(labels: Sequence[int], choices: int, noise: float, seed: int) -> List[int]:
+    """``labels`` (each in ``range(choices)``) with a share ``noise`` of them replaced by another label at random."""
+    rng = random.Random(seed)
+    wrong = replaced(len(labels), noise, rng) if choices > 1 else set()
+    return [(int(label) + rng.randrange(1, choices)) % choices if i in wrong else int(label)
+            for i, label in enumerate(labels)]
 
 
 def module_instances(package: ModuleType, attribute: str, kind: Type[T]) -> List[T]:

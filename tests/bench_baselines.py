@@ -16,7 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 from baselines.cli import baselines
-from tests.learnable_data import make_learnable
+from bundler.rehearsal.synthetic import make_learnable
 from tests.test_baselines import TINY
 
 EPOCHS = 3  # passes measured after one warm-up pass
@@ -40,7 +40,7 @@ def rates(name: str, data: Path) -> Tuple[int, float, float]:
     dataset = baseline.dataset(data, "train", args, meta, train=True)
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, collate_fn=baseline.collate())
     model = baseline.model(args, meta)
-    optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=0.9)
+    optimizer = torch.optim.SGD(model.parameters(), lr=baseline.learning_rate(args.lr, args.batch_size), momentum=0.9)
     timings = {"loading": 0.0, "training": 0.0}
     for epoch in range(EPOCHS + 1):
         began = time.perf_counter()
@@ -61,7 +61,6 @@ def rates(name: str, data: Path) -> Tuple[int, float, float]:
 
 def table() -> List[str]:
     """One row per baseline."""
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     lines = [f"{'baseline':<15} {'train items':>11} {'loading alone (items/s)':>24} {'training (items/s)':>19}  settings"]
     with tempfile.TemporaryDirectory(prefix="bench-baselines-") as folder:
         for name in sorted(baselines()):

@@ -84,7 +84,14 @@ LAYOUT = """() => {
     const box = svg.getBoundingClientRect();
     return box.width === 0 || box.height === 0;
   }).map(svg => (svg.querySelector('title') || {textContent: 'svg'}).textContent);
-  return {cut, overlaps, hiddenHeaders, emptyFigures};
+  const wrapped = [];
+  for (const el of document.querySelectorAll('time, :not(pre) > code, td.date, .nowrap')) {
+    const range = document.createRange();
+    range.selectNodeContents(el);
+    const tops = new Set([...range.getClientRects()].filter(r => r.width > 0).map(r => Math.round(r.top)));
+    if (tops.size > 1) wrapped.push(el.textContent.trim());
+  }
+  return {cut, overlaps, hiddenHeaders, emptyFigures, wrapped};
 }"""
 WIDTH, HEIGHT = 1280, 900  # the window every page is looked at in
 
@@ -112,6 +119,7 @@ class Visit:
     overlaps: List[str] = field(default_factory=list)  # chart texts that overlap, are clipped, or cover the data
     hidden_headers: List[str] = field(default_factory=list)  # table headers outside the window, or of no width
     empty_figures: List[str] = field(default_factory=list)  # SVGs drawn with no width or height
+    wrapped: List[str] = field(default_factory=list)  # dates, inline code and date cells broken over two lines
 
     @property
     def problems(self) -> List[str]:
@@ -163,6 +171,7 @@ class Browser:
         visit.images, visit.links = value["images"], value["links"]
         visit.cut, visit.overlaps = layout["cut"], layout["overlaps"]
         visit.hidden_headers, visit.empty_figures = layout["hiddenHeaders"], layout["emptyFigures"]
+        visit.wrapped = layout["wrapped"]
         return visit
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import io
 import json
 import zipfile
@@ -11,6 +12,9 @@ from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
 
 from scoring.cli import main
+
+#: a moment before the shipped competitions open, for pages that depend on the date
+BEFORE = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data" / "vipriors-2020"

@@ -33,7 +33,7 @@ def sample_submission(bundle: Path, folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def bundles(tmp_path_factory):
     folder = tmp_path_factory.mktemp("bundles")
-    return {name: build(load_competition(name), folder / f"{name}.zip").path for name in NAMES}
+    return {name: build(load_competition(name), folder / f"{name}.zip", platform="codalab").path for name in NAMES}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +130,7 @@ def test_every_error_is_reported_at_once_with_file_and_line(tmp_path):
     assert f"{path}:{line_of('max_submissions: 0')}: phases[1].max_submissions: must be at least 1, found 0" in text
     expected = "phases[2].start (2027-02-01) must be after phases[1].start (2027-03-01)"
     assert f"{path}:{line_of('start: 2027-02-01')}: {expected}" in text
-    assert f"{path}:{line_of('end_date')}: end_date (2027-01-15) must be after the last phase's start" in text
+    assert f"{path}:{line_of('end_date')}: end_date (2027-01-15 23:59:59 UTC) must be after the last phase's start" in text
     assert len(problems) == 5
 
 
@@ -141,7 +141,7 @@ def test_end_dates_titles_pages_and_challenge_names_are_checked(tmp_path):
     edit(folder, "  data: pages/data.html\n", "")
     edit(folder, "challenge: action", "challenge: actoin")
     text = "\n".join(problems_of(folder))
-    assert "phases[1].end (2027-02-01) must be after its start (2027-03-01)" in text
+    assert "phases[1].end (2027-02-01 23:59:59 UTC) must be after its start (2027-03-01)" in text
     assert "title: 101 characters, the platform accepts at most 100" in text
     assert "pages.data is required" in text
     assert "'actoin' is not one of" in text and "did you mean 'action'?" in text
@@ -157,13 +157,14 @@ def test_reference_data_inside_the_repository_is_refused(tmp_path):
 def test_phase_dates_reach_the_bundle_and_the_pages_as_utc_instants(tmp_path):
     folder = copy_competition(tmp_path)
     edit(folder, "start: 2027-05-15", "start: 2027-05-15T11:30:00+02:00")
-    built = build(load_competition("action", folder), tmp_path / "b.zip")
+    built = build(load_competition("action", folder), tmp_path / "b.zip", platform="codalab")
     with zipfile.ZipFile(built.path) as archive:
         text = archive.read("competition.yaml").decode()
         overview = archive.read("overview.html").decode()
-    assert "    start_date: 2027-03-01\n" in text and "    start_date: 2027-05-15 09:30:00\n" in text
-    assert "end_date: 2027-06-15\n" in text
+    assert '    start_date: "2027-03-01 00:00:00"\n' in text and '    start_date: "2027-05-15 09:30:00"\n' in text
+    assert 'end_date: "2027-06-15 23:59:59"\n' in text
     assert "2027-05-15 09:30 UTC" in overview and "11:30" not in overview
+    assert "2027-05-15 09:29:59 UTC" in overview and "2027-06-15 23:59:59 UTC" in overview  # the ends, as stored
 
 
 def test_a_time_without_a_zone_is_an_error_at_its_line(tmp_path):

@@ -4,14 +4,20 @@ lists equal the ones we received."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import io
 import json
+import shutil
 from collections import Counter
 
 import pytest
 
-from bundler.config.competition import COMPETITIONS
+from bundler.bundles.build import build as build_bundle
+from bundler.cli import main
+from bundler.config.competition import COMPETITIONS, load_competition
 from bundler.data.builder import Selection, build, builders
+from bundler.platforms.check import check_bundle
 from tests import fake_datasets as fake
 from tests.helpers import SHIPPED_2020
 
@@ -65,7 +71,9 @@ def test_segmentation_2020_membership_and_test_names_are_exact(lists_2020, tmp_p
         assert (out / "reference" / "test" / f"{number}_gtFine_labelIds.png").read_bytes() == truth.read_bytes()
 
 
-def test_action_2020_lists_are_reproduced_clip_for_clip(lists_2020, tmp_path):
+@pytest.fixture(scope="module")
+def action_2020(lists_2020, tmp_path_factory):
+    """(the 2020 lists, UCF-101's testlist01 as faked, the output of --splits vipriors-2020 on a fake UCF-101)."""
     folder = lists_2020 / "action-recognition"
     names = {int(n): name for n, name in (line.split() for line in (folder / "mod-ucf101-classInd.txt").read_text().splitlines())}
     per_class: Counter = Counter()
@@ -79,12 +87,43 @@ def test_action_2020_lists_are_reproduced_clip_for_clip(lists_2020, tmp_path):
     train = [fake.clip(names[n], 8 + i // 7, 1 + i % 7) for n in order for i in range(per_class[n])]
     tests = (folder / "mod-ucf101-test.txt").read_text().splitlines()
     test = [fake.clip(names[order[i * len(order) // len(tests)]], 1 + i % 7, 1 + i // 7 % 7) for i in range(len(tests))]
-    source = fake.ucf101(tmp_path / "ucf", train, sorted(set(test), key=test.index), sorted(names.values(), key=str.lower))
-    out = tmp_path / "out"
-    build(builders()["action"], source, out, OFFICIAL)
-    for ours, theirs in (("train", "train"), ("validation", "validation"), ("test", "test")):
+    test = sorted(set(test), key=test.index)
+    root = tmp_path_factory.mktemp("action-2020")
+    source = fake.ucf101(root / "ucf", train, test, sorted(names.values(), key=str.lower))
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        assert main(["data", "action", "--source", str(source), "--out", str(root / "out"), "--splits", "vipriors-2020"]) == 0
+    assert "note: the 2020 test names are kept, but the test clips are assigned to them in a seeded shuffle" in printed.getvalue()
+    return folder, test, root / "out"
+
+
+def test_action_2020_lists_are_reproduced_clip_for_clip_with_the_test_clips_shuffled(action_2020):
+    folder, test, out = action_2020
+    for ours, theirs in (("train", "train"), ("val", "validation"), ("test", "test")):
         assert (out / "public" / f"{ours}.txt").read_text() == (folder / f"mod-ucf101-{theirs}.txt").read_text()
+    mapping = dict(row.split(",") for row in (out / "private" / "test_mapping.csv").read_text().splitlines()[1:])
+    assert sorted(mapping.values()) == sorted(f"UCF-101/{clip}" for clip in test)
+    in_2020_order = [f"UCF-101/{clip}" for clip in test]
+    assert sum(mapping[name] == clip for name, clip in zip(sorted(mapping), in_2020_order)) < 50  # of 3 783
     assert len((out / "reference" / "test" / "labels.txt").read_text().splitlines()) == 3783
+
+
+def test_the_2020_action_test_order_leak_is_found_when_built_the_old_way_and_not_in_the_new_build(action_2020, tmp_path):
+    _, test, out = action_2020
+    old = tmp_path / "old-way"
+    shutil.copytree(out / "reference" / "test", old)
+    classes = (out / "public" / "classInd.txt").read_text().splitlines()
+    numbers = {name: number for number, name in (row.split() for row in classes)}
+    names = [row.split()[0] for row in (old / "labels.txt").read_text().splitlines()]
+    (old / "labels.txt").write_text("".join(f"{name} {numbers[clip.split('/')[0]]}\n" for name, clip in zip(names, test)))
+    competition = load_competition("action")
+    new = build_bundle(competition, tmp_path / "new.zip", data=out).path
+    assert not [problem for problem in check_bundle(new) if "sorted by their public names" in problem]
+    problems = check_bundle(build_bundle(competition, tmp_path / "old.zip", {"Test": old}, data=out).path)
+    said = [problem for problem in problems if "sorted by their public names" in problem]
+    assert len(said) == 1 and said[0].startswith("reference_data_2.zip: sorted by their public names, 3682 of its 3782 "
+                                                 "neighbouring items share their class (97%); random order would give "
+                                                 "about "), problems
 
 
 def test_an_ucf_list_that_is_not_2020s_is_refused(tmp_path):

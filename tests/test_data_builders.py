@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Dict, Tuple
 
@@ -38,7 +39,7 @@ def test_each_builder_writes_public_reference_and_a_manifest_and_the_reference_s
                    if p.is_file())
     assert sorted(manifest["files"]) == files
     assert all(manifest["files"][f] == sha256(out / f) for f in files)
-    assert set(manifest["counts"]) == {"train", "val" if name != "action" else "validation", "test"}
+    assert set(manifest["counts"]) == {"train", "val", "test"} and (out / "public" / "references" / "val").is_dir()
     challenge, reference = load_reference(out / "reference" / "test")
     assert challenge.task == builders()[name].competition
     sample = write_zip(tmp_path / "sample.zip", challenge.sample_submission(reference, 3))
@@ -102,6 +103,45 @@ def test_missing_and_corrupt_source_files_are_listed_at_once_and_nothing_is_writ
         "4 source problem(s); nothing was written",
     ]
     assert not (tmp_path / "out").exists()
+
+
+#: per builder, the source's per-split folders or lists: all of them missing must be reported in one run
+PER_SPLIT = {
+    "classification": ("train", "val"),
+    "segmentation": ("leftImg8bit/train", "leftImg8bit/val"),
+    "detection": ("annotations/instances_train2017.json", "annotations/instances_val2017.json"),
+    "action": ("ucfTrainTestlist/trainlist01.txt", "ucfTrainTestlist/testlist01.txt"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_what_every_split_misses_is_reported_in_one_run(name, tmp_path):
+    source = SMALL[name][0](tmp_path / "source")
+    for missing in PER_SPLIT[name]:
+        if (source / missing).is_dir():
+            shutil.rmtree(source / missing)
+        else:
+            (source / missing).unlink()
+    with pytest.raises(DataError) as exc:
+        build(builders()[name], source, tmp_path / "out", Selection(seed=1, sizes=SMALL[name][1]))
+    assert len(exc.value.problems) == 2, exc.value.problems
+    assert all(str(source / missing) in problem for missing, problem in zip(PER_SPLIT[name], exc.value.problems))
+    assert not (tmp_path / "out").exists()
+
+
+def test_too_few_source_items_for_train_val_and_for_test_are_reported_in_one_run(tmp_path):
+    source = fake.small_imagenet(tmp_path / "source")  # 10 train and 5 val images per class
+    with pytest.raises(DataError) as exc:
+        build(builders()["classification"], source, tmp_path / "out", Selection(seed=1, sizes={"train": 8, "val": 8, "test": 9}))
+    assert [problem.split(" (")[0] for problem in exc.value.problems] == [
+        "not enough source items for train=8, val=8", "not enough source items for test=9"]
+
+
+def test_segmentation_counts_the_label_classes_of_the_maps_not_the_cities(tmp_path):
+    _, out = make("segmentation", tmp_path)  # labelIds 0 (not evaluated), 7, 8, 11, 24, 26 in two cities per split
+    counts = json.loads((out / MANIFEST).read_text())["counts"]
+    assert set(counts["test"]["per_class"]) == {"road", "sidewalk", "building", "person", "car"}
+    assert counts["test"]["total"] == 5 and max(counts["test"]["per_class"].values()) <= 5
 
 
 def test_a_corrupt_annotation_file_is_named(tmp_path):
@@ -177,7 +217,9 @@ def test_the_command_prints_counts_and_reports_errors_in_one_line_each(tmp_path,
     source = fake.small_ucf101(tmp_path / "source")
     assert main(["data", "action", "--source", str(source), "--out", str(tmp_path / "out"), "--seed", "3"]) == 0
     out = capsys.readouterr().out
-    assert "train: 18 item(s), 3 class(es)" in out and "validation: 12 item(s)" in out and "test: 12 item(s)" in out
+    assert "train: 18 item(s), 3 class(es)" in out and "val: 12 item(s)" in out and "test: 12 item(s)" in out
+    hidden = [line for line in out.splitlines() if line.startswith("reference/test/:")]
+    assert len(hidden) == 1 and hidden[0].lower().count("hidden") == 1 and "never publish" in hidden[0]
     assert main(["data", "detection", "--source", str(source), "--out", str(tmp_path / "x"), "--splits", "vipriors-2020"]) == 1
     assert "no official lists for detection" in capsys.readouterr().err
     assert main(["data", "action", "--source", str(tmp_path / "nope"), "--out", str(tmp_path / "y"), "--seed", "1"]) == 1

@@ -41,7 +41,7 @@ def classification_test(reference: Path) -> Files:
 
 
 def action_val(public: Path) -> Files:
-    return {"val.txt": (public / "validation.txt").read_bytes()}
+    return {"val.txt": (public / "val.txt").read_bytes()}
 
 
 def action_test(reference: Path) -> Files:

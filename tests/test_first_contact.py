@@ -58,7 +58,7 @@ def test_try_takes_a_phase_by_number_or_name_and_an_unknown_one_is_one_error_lin
 def test_try_prints_the_leaderboard_row_once(action_bundle, tmp_path, capsys):
     assert main(["try", str(action_bundle), str(sample_of(action_bundle, tmp_path))]) == 0
     out = capsys.readouterr().out
-    assert out.count("Mean class accuracy top-1") == 1 and "leaderboard row (CodaLab worker):" in out
+    assert out.count("Mean class accuracy top-1") == 1 and "leaderboard row (Codabench worker):" in out
 
 
 def test_results_takes_a_phase_by_name_and_refuses_an_unknown_one_naming_the_phases(tmp_path, capsys):

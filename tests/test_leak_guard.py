@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import random
 import zipfile
 from pathlib import Path
@@ -22,6 +23,9 @@ from PIL import Image
 
 from bundler.bundles.build import build
 from bundler.bundles.fingerprints import chance_level, found_in
+from bundler.bundles.order import ALPHA, name_order, order_leak, tail_threshold
+from bundler.bundles.zips import folder_files, zip_bytes
+from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
 from bundler.platforms.check import check_bundle
 from scoring.challenge import BOXES, MAPS, PAIRS, HiddenFacts
@@ -169,7 +173,7 @@ def test_a_ranking_phase_that_scores_the_public_val_labels_is_a_config_error_and
                                     "participants download the val labels: score test in the last phase (val may only be "
                                     "a development phase)"]
     _, data = make("action", tmp_path)
-    bundle = build(load_competition("action"), tmp_path / "b.zip", data=data).path
+    bundle = build(load_competition("action"), tmp_path / "b.zip", platform="codalab", data=data).path
     with zipfile.ZipFile(bundle) as archive:  # a bundle made by hand: both phases score the val reference
         files = {member: archive.read(member) for member in archive.namelist()}
     files["reference_data_2.zip"] = files["reference_data_1.zip"]
@@ -178,6 +182,67 @@ def test_a_ranking_phase_that_scores_the_public_val_labels_is_a_config_error_and
                             "participants hold (its reference.json says it is public)") for p in problems), problems
     config = yaml.safe_load(files["competition.yaml"])
     assert config["phases"][2]["reference_data"] == "reference_data_2.zip"
+
+
+@pytest.mark.parametrize("folder, said", [
+    ("public/references/test", 'would score a label-free reference (its reference.json says "labels": false), so every '
+                               'submission would fail'),
+    ("reference/val", 'ranks the competition, but participants download these labels (its reference.json says "public": '
+                      'true)'),
+])
+def test_build_refuses_a_ranking_phase_reference_without_hidden_labels_naming_the_phase_and_the_folder_meant(
+        tmp_path, capsys, folder, said):
+    _, data = make("action", tmp_path)
+    output = tmp_path / "bundle.zip"
+    code = main(["build", "action", "--data", str(data), "--reference", f"Test={data / folder}", "--output", str(output)])
+    errors = capsys.readouterr().err.splitlines()
+    assert code == 1 and not output.exists()
+    assert errors[0].startswith(f"error: --reference Test={data / folder}: phase 2 (Test) {said}; meant: ")
+    assert errors[0].endswith(str(data / "reference" / "test")) and len(errors) == 2, errors
+
+
+@pytest.mark.parametrize("platform", ["codalab", "codabench"])
+def test_check_refuses_a_phase_that_scores_a_label_free_reference_naming_the_phase_and_the_folder_meant(tmp_path, platform):
+    _, data = make("action", tmp_path)
+    bundle = build(load_competition("action"), tmp_path / "b.zip", platform=platform, data=data).path
+    with zipfile.ZipFile(bundle) as archive:  # made by hand: the test phase scores the participants' label-free reference
+        files = {member: archive.read(member) for member in archive.namelist()}
+    files["reference_data_2.zip"] = zip_bytes(folder_files(data / "public" / "references" / "test"))
+    hand = write_zip(tmp_path / "hand.zip", files)
+    expected = [
+        'phase 2 (Test) scores reference_data_2.zip, a label-free reference (its reference.json says "labels": false): '
+        "every submission would fail; build the bundle with the labelled reference/test of a 'bundler data' folder, not "
+        "public/references/test"]
+    assert check_bundle(hand) == expected
+    assert check_bundle(hand, leaks=False) == expected  # not a leak search: it runs without the guard too
+
+
+def exact_tail(trials: int, p: float, k: int) -> float:
+    return sum(math.comb(trials, j) * p ** j * (1 - p) ** (trials - j) for j in range(k, trials + 1))
+
+
+@pytest.mark.parametrize("trials, p", [(10, 0.3), (200, 0.01), (500, 0.5), (60, 0.9)])
+def test_the_order_threshold_is_where_the_exact_binomial_tail_falls_below_alpha(trials, p):
+    k = tail_threshold(trials, p)
+    assert exact_tail(trials, p, k) < ALPHA <= exact_tail(trials, p, k - 1) * (1 + 1e-9)
+
+
+def test_random_orders_are_no_order_leak_and_names_given_class_by_class_are():
+    rng = random.Random(7)
+    for _ in range(200):
+        n, classes = rng.randrange(3, 2000), rng.randrange(1, 60)
+        labels = [str(rng.randrange(classes)) for _ in range(n)]
+        names = [f"img_{i}.JPEG" for i in rng.sample(range(n), n)]
+        assert order_leak(dict(zip(names, labels))) is None
+        if len(set(labels)) >= 5 and n >= 100:
+            leak = order_leak(dict(zip(sorted(names, key=name_order), sorted(labels))))
+            assert leak is not None and leak.same == n - len(set(labels)) > leak.threshold > leak.expected
+
+
+def test_names_are_sorted_with_their_numbers_compared_as_numbers():
+    names = ["img_10.JPEG", "img_2.JPEG", "img_1.JPEG", "video_test_0000003.avi", "video_test_0000001.avi"]
+    assert sorted(names, key=name_order) == ["img_1.JPEG", "img_2.JPEG", "img_10.JPEG", "video_test_0000001.avi",
+                                             "video_test_0000003.avi"]
 
 
 # The fingerprints, as properties: a re-serialised reference is always found; an unrelated file of the same format never.

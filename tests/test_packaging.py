@@ -63,13 +63,13 @@ def test_the_console_command_builds_checks_and_previews_from_a_copy_of_the_compe
     environment = {**os.environ, "PATH": f"{installed / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     assert "usage: vipriors-bench" in run([command, "--help"], work, env=environment).stdout
     run([command, "build", "action"], work, env=environment)
-    assert "no problems found" in run([command, "check", "build/action_bundle.zip"], work, env=environment).stdout
+    assert "no problems found" in run([command, "check", "build/action_codabench.zip"], work, env=environment).stdout
     run([command, "preview", "action"], work, env=environment)
     assert (work / "build" / "action_preview" / "index.html").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     run([command, "build", "detection", "--competitions", str(work / "competitions")], elsewhere, env=environment)
-    assert (work / "build" / "detection_bundle.zip").is_file() and not (elsewhere / "build").exists()
+    assert (work / "build" / "detection_codabench.zip").is_file() and not (elsewhere / "build").exists()
 
 
 def test_make_bundle_installs_only_what_the_bundler_needs_and_make_test_adds_the_extras(tmp_path):

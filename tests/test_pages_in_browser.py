@@ -16,11 +16,11 @@ import pytest
 
 from bundler.config.competition import competition_names, load_competition
 from bundler.config.event import load_event
-from bundler.pages.preview import write_preview
+from bundler.pages.preview import axis, span_of, write_preview
 from bundler.pages.site import write_site
 from scoring.challenge import challenges, load_reference
 from tests.browser import Browser, chromium, serve
-from tests.helpers import scores_of, write_reference, write_zip
+from tests.helpers import BEFORE, scores_of, write_reference, write_zip
 
 NAMES = competition_names()
 
@@ -46,6 +46,7 @@ def test_every_preview_page_renders_with_no_broken_link_or_image_and_shows_the_y
     assert sorted(f.name for f in files) == ["data.html", "evaluation.html", "index.html", "overview.html", "terms.html"]
     config = competition.config
     dates = [phase.start.text for phase in config.phases] + [config.end_date.text]
+    assert config.end_date.text.endswith(" UTC")  # an end shows its time and zone
     with serve(folder) as url:
         for path in files:
             visit = browser.visit(url + path.name, tmp_path / f"{name}-{path.stem}.png")
@@ -56,6 +57,9 @@ def test_every_preview_page_renders_with_no_broken_link_or_image_and_shows_the_y
                 for date in dates:
                     assert date in visit.text, (path.name, date)
         index = browser.visit(url + "index.html", tmp_path / f"{name}-index-again.png")
+    assert index.wrapped == [] and index.cut == []  # no date or option broken over two lines, nothing hidden
+    ticks = [tick.label for tick in axis(*span_of(competition))]
+    assert len(ticks) >= 2 and all(tick in index.text for tick in ticks)  # the timeline has its dated axis
     for column in competition.challenge.columns:
         assert column.label in index.text and column.key in index.text
     assert "demo data" in index.text  # no --reference: the organiser is told
@@ -82,10 +86,10 @@ def test_every_detailed_results_page_renders_with_its_scores_and_charts(browser,
 
 def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path):
     event = load_event()
-    index, _ = write_site(event, tmp_path / "site")
+    index, _ = write_site(event, tmp_path / "site", now=BEFORE)
     with serve(index.parent) as url:
         visit = browser.visit(url + "index.html", tmp_path / "event.png")
-    assert visit.problems == [] and len(visit.images) == len(event.competitions)
+    assert visit.problems == [] and len(visit.images) == len(event.competitions) and visit.wrapped == []
     for moment, what in event.dates:
         assert f"{moment.text}\t{what}" in visit.text
 
@@ -135,3 +139,40 @@ def test_the_results_page_of_a_twelve_column_challenge_fits_1280_px_with_its_fig
     for label in ("AP50", "AR100", "AR large"):
         assert label in visit.text
     assert "How stable is the ranking?" in visit.text and "Kendall" in visit.text
+
+
+def test_the_event_page_of_a_rehearsal_says_so_above_its_rankings_and_links_codabench(browser, tmp_path):
+    from bundler.results.command import publish
+    from tests.test_results import classification_reference, csv_submission
+
+    labels = [i % 10 for i in range(100)]
+    reference = classification_reference(tmp_path / "ref", labels)
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    csv_submission(folder / "perfect.zip", labels)
+    csv_submission(folder / "constant.zip", [0] * 100)
+    publish(load_competition("classification"), folder, reference, "Test", tmp_path / "results", 20, 0, 1)
+    event = load_event()
+    event.competitions[0].config.platform_id = 4242
+    index, _ = write_site(event, tmp_path / "site", {"classification": tmp_path / "results"}, rehearsal=True)
+    with serve(index.parent) as url:
+        visit = browser.visit(url + "index.html", tmp_path / "event-rehearsal.png")
+    assert visit.problems == [] and visit.cut == [] and visit.wrapped == []
+    assert visit.text.index("Rehearsal.") < visit.text.index("Final ranking (rehearsal, not real results)")
+    assert "perfect" in visit.text and "on Codabench" in visit.text
+    assert {link["href"] for link in visit.links} >= {"https://www.codabench.org/competitions/4242/",
+                                                     "https://www.codabench.org/competitions/4242/#/results-tab"}
+
+
+def test_the_timeline_axis_marks_months_at_most_six_times_and_a_short_span_by_its_ends():
+    import datetime as dt
+
+    def day(month: int, date: int, year: int = 2027) -> dt.datetime:
+        return dt.datetime(year, month, date, tzinfo=dt.timezone.utc)
+
+    ticks = axis(day(3, 1), day(6, 15, 2027) + dt.timedelta(hours=23, minutes=59, seconds=59))
+    assert [t.label for t in ticks] == ["2027-03-01", "2027-04-01", "2027-05-01", "2027-06-01"]
+    assert ticks[0].left == 0 and all(a.left < b.left for a, b in zip(ticks, ticks[1:])) and ticks[-1].anchor == "end"
+    year = axis(day(1, 15), day(1, 10, 2029))
+    assert 2 <= len(year) <= 6 and year[0].label == "2027-02-01"
+    assert [t.label for t in axis(day(3, 2), day(3, 20))] == ["2027-03-02", "2027-03-20"]

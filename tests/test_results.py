@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import csv
+import datetime as dt
+import html
 import io
 import json
 import os
@@ -17,13 +19,13 @@ import pytest
 from sklearn.metrics import accuracy_score
 
 from bundler.cli import main
-from bundler.config.competition import load_competition
+from bundler.config.competition import ConfigError, load_competition
 from bundler.results.command import publish
 from bundler.results.entries import read_entries
 from bundler.results.ranking import interval
 from scoring.resampling import resample_draws
 from tests.coco_cases import generate, pycocotools_stats
-from tests.helpers import write_reference, write_zip
+from tests.helpers import BEFORE, write_reference, write_zip
 
 CLASSES = 10
 B = 40
@@ -138,7 +140,7 @@ def test_a_codalab_export_gives_teams_methods_and_the_platforms_agreement(cls_ca
         "carl - 1 submission.zip": b"not a zip",
     })
     published = run("classification", export, reference, tmp_path / "out")
-    records = json.loads((tmp_path / "out" / "results.json").read_text())["entries"]
+    records = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["entries"]
     by = {r["entrant"]: r for r in records}
     assert [r["entrant"] for r in records] == ["alice", "Owls", "carl"]
     assert by["alice"]["method"] == "ResNet-ish" and by["alice"]["platform_agrees"] is True
@@ -150,8 +152,9 @@ def test_a_codalab_export_gives_teams_methods_and_the_platforms_agreement(cls_ca
     assert set(by["alice"]) >= {"entrant", "submission", "rank", "scores", "ci", "tied_with", "platform_agrees", "error",
                                 "method"}
     assert len(published.ranked) == 3 and not (tmp_path / "out" / ".work").exists()
-    page = (tmp_path / "out" / "results.html").read_text()
-    assert "differs" in page and "Platform scores that differ" in page and "Invalid submissions" in page
+    page = (tmp_path / "out" / "results.html").read_text(encoding="utf-8")
+    assert "differs" in page and "Platform scores (CodaLab) that differ" in page and "Invalid submissions" in page
+    assert json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["platform"] == "CodaLab"
 
 
 def test_hostile_names_stay_inside_the_output_and_are_escaped_everywhere(cls_case, tmp_path):
@@ -177,35 +180,36 @@ def test_hostile_names_stay_inside_the_output_and_are_escaped_everywhere(cls_cas
         ".cache", "blob_plot.svg", "intervals.svg", "results.csv", "results.html", "results.json", "results.md",
         "results.tex", "significance.svg"]
     for name in ("results.html", "blob_plot.svg", "intervals.svg", "significance.svg"):
-        page = (tmp_path / "out" / name).read_text()
+        page = (tmp_path / "out" / name).read_text(encoding="utf-8")
         assert "<script>" not in page and "alert(1)" in page, name
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (tmp_path / "out" / "results.html").read_text()
-    assert "<script>" not in (tmp_path / "out" / "results.md").read_text()
-    cells = [cell for row in csv.reader(io.StringIO((tmp_path / "out" / "results.csv").read_text())) for cell in row]
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (tmp_path / "out" / "results.html").read_text(encoding="utf-8")
+    assert "<script>" not in (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
+    table = (tmp_path / "out" / "results.csv").read_text(encoding="utf-8")
+    cells = [cell for row in csv.reader(io.StringIO(table)) for cell in row]
     assert "'=HYPERLINK(\"x\")" in cells and not any(cell.startswith(("=", "+", "@")) for cell in cells)
-    records = json.loads((tmp_path / "out" / "results.json").read_text())["entries"]
+    records = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["entries"]
     assert {"line break", "../../escaped", "/abs/x"} <= {r["entrant"] for r in records}
     assert next(r for r in records if r["entrant"] == "big")["error"] == "error: submission larger than 19.5 KiB"
 
 
 def test_a_second_run_reads_the_cache_and_a_changed_submission_is_scored_again(cls_case, tmp_path, monkeypatch):
     labels, reference, folder, predictions = cls_case
-    first = (run("classification", folder, reference, tmp_path / "out").files[0]).read_text()
+    first = (run("classification", folder, reference, tmp_path / "out").files[0]).read_text(encoding="utf-8")
     monkeypatch.setattr("bundler.results.rescore._score", lambda *args: pytest.fail("scored again despite the cache"))
-    assert run("classification", folder, reference, tmp_path / "out").files[0].read_text() == first
+    assert run("classification", folder, reference, tmp_path / "out").files[0].read_text(encoding="utf-8") == first
     csv_submission(folder / "weak.zip", labels)  # now perfect
     monkeypatch.undo()
-    again = json.loads(run("classification", folder, reference, tmp_path / "out").files[0].read_text())
+    again = json.loads(run("classification", folder, reference, tmp_path / "out").files[0].read_text(encoding="utf-8"))
     assert again["entries"][0]["entrant"] == "weak" and again["entries"][0]["scores"]["top1_accuracy"] == 1.0
 
 
 def test_the_same_seed_gives_the_same_results_with_any_number_of_workers(cls_case, tmp_path):
     _, reference, folder, _ = cls_case
-    one = run("classification", folder, reference, tmp_path / "a", workers=1).files[0].read_text()
-    two = run("classification", folder, reference, tmp_path / "b", workers=2).files[0].read_text()
+    one = run("classification", folder, reference, tmp_path / "a", workers=1).files[0].read_text(encoding="utf-8")
+    two = run("classification", folder, reference, tmp_path / "b", workers=2).files[0].read_text(encoding="utf-8")
     assert one == two
     other = publish(load_competition("classification"), folder, reference, "Test", tmp_path / "c", B, 1, 1)
-    assert json.loads(other.files[0].read_text())["entries"][0]["ci"] != json.loads(one)["entries"][0]["ci"]
+    assert json.loads(other.files[0].read_text(encoding="utf-8"))["entries"][0]["ci"] != json.loads(one)["entries"][0]["ci"]
 
 
 def test_the_command_prints_the_ranking_and_reads_the_phase_reference_from_data(tmp_path, capsys):
@@ -223,6 +227,10 @@ def test_the_command_prints_the_ranking_and_reads_the_phase_reference_from_data(
     assert main(["results", "action", "--submissions", str(tmp_path / "nope"), "--data", str(data), "--output",
                  str(tmp_path / "o2")]) == 1
     assert "not found" in capsys.readouterr().err
+    label_free = data / "public" / "references" / "test"
+    assert main(["results", "action", "--submissions", str(folder), "--reference", str(label_free), "--output",
+                 str(tmp_path / "o3")]) == 1
+    assert f"meant: {data / 'reference' / 'test'}" in capsys.readouterr().err
 
 
 def test_entries_of_a_folder_are_its_zips(tmp_path):
@@ -232,23 +240,60 @@ def test_entries_of_a_folder_are_its_zips(tmp_path):
     assert [e.entrant for e in read_entries(tmp_path, tmp_path / "work", 100)] == ["a", "b"]
 
 
-def test_the_event_page_shows_the_final_ranking_from_the_results_and_nothing_before(cls_case, tmp_path):
+AFTER = dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def test_the_event_page_shows_a_final_ranking_only_where_published(cls_case, tmp_path):
     from bundler.config.event import load_event
     from bundler.pages.site import write_site
 
     _, reference, folder, _ = cls_case
     csv_submission(folder / "<b>bold | pipe.zip", [0] * 200)
     event = load_event()
-    index, markdown = write_site(event, tmp_path / "before", tmp_path / "build")
-    assert "Final ranking" not in index.read_text() and "Final ranking" not in markdown.read_text()
-    run("classification", folder, reference, tmp_path / "build" / "classification_results")
-    index, markdown = write_site(event, tmp_path / "after", tmp_path / "build")
-    page, text = index.read_text(), markdown.read_text()
+    results = tmp_path / "build" / "classification_results"
+    run("classification", folder, reference, results)
+    index, markdown = write_site(event, tmp_path / "unpublished", now=AFTER)  # results lying in build/ are not shown
+    assert not any("Final ranking" in page.read_text(encoding="utf-8") for page in (index, markdown))
+    index, markdown = write_site(event, tmp_path / "after", {"classification": results}, now=AFTER)
+    page, text = index.read_text(encoding="utf-8"), markdown.read_text(encoding="utf-8")
     assert page.count("Final ranking") == 1 and "strong" in page and "&lt;b&gt;bold" in page and "<b>bold" not in page
-    records = json.loads((tmp_path / "build" / "classification_results" / "results.json").read_text())["entries"]
+    assert "rehearsal" not in page.lower() and "rehearsal" not in text.lower()
+    records = json.loads((results / "results.json").read_text(encoding="utf-8"))["entries"]
     first = records[0]
     assert f"| {first['rank']} | strong |  | {first['scores']['top1_accuracy']:.4f} | {first['ci'][0]:.4f} – " in text
     assert "&lt;b&gt;bold \\| pipe" in text
+
+
+def test_results_are_refused_before_the_close_unless_a_rehearsal_which_every_page_says(cls_case, tmp_path, capsys,
+                                                                                         monkeypatch):
+    from bundler.config.competition import ConfigError
+    from bundler.config.event import load_event
+    from bundler.pages.site import write_site
+
+    _, reference, folder, _ = cls_case
+    results = tmp_path / "classification_results"
+    run("classification", folder, reference, results)
+    event = load_event()
+    with pytest.raises(ConfigError) as exc:
+        write_site(event, tmp_path / "early", {"classification": results, "detection": results}, now=BEFORE)
+    assert exc.value.problems == [
+        "--publish classification: its last phase (Test) ends 2027-06-15 23:59:59 UTC; results are published once it "
+        "has ended (--rehearsal shows them, marked as a rehearsal)",
+        "--publish detection: its last phase (Test) ends 2027-06-15 23:59:59 UTC; results are published once it has "
+        "ended (--rehearsal shows them, marked as a rehearsal)"]
+    assert not (tmp_path / "early").exists()
+    with pytest.raises(ConfigError) as exc:
+        write_site(event, tmp_path / "wrong", {"detection": results}, now=AFTER)
+    assert exc.value.problems == [f"{results / 'results.json'}: the results of classification, phase Test, not of "
+                                  "detection's last phase (Test), which ranks it"]
+    index, markdown = write_site(event, tmp_path / "rehearsal", {"classification": results}, now=BEFORE, rehearsal=True)
+    page, text = index.read_text(encoding="utf-8"), markdown.read_text(encoding="utf-8")
+    assert "Final ranking (rehearsal, not real results)" in page and "Final ranking (rehearsal, not real results)" in text
+    assert "<strong>Rehearsal.</strong>" in page and "> **Rehearsal.**" in text and "rehearsal: true" in text
+    assert "closed on" not in page  # a rehearsal closes nothing
+    monkeypatch.setattr("bundler.pages.site.utc_now", lambda: BEFORE)
+    code = main(["site", "--publish", f"classification={results}", "--output", str(tmp_path / "cli")])
+    assert code == 1 and "--publish classification: its last phase (Test) ends" in capsys.readouterr().err
 
 
 def test_a_challenge_without_a_resampler_is_ranked_without_intervals_and_the_command_says_so(cls_case, tmp_path,
@@ -261,43 +306,160 @@ def test_a_challenge_without_a_resampler_is_ranked_without_intervals_and_the_com
                  str(tmp_path / "out"), "--bootstrap", "20", "--workers", "1"])
     out = capsys.readouterr().out
     assert code == 0 and "the classification challenge declares no resampler" in out and "[" not in out.split("\n", 2)[2]
-    entries = json.loads((tmp_path / "out" / "results.json").read_text())["entries"]
+    entries = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["entries"]
     assert [entry["ci"] for entry in entries] == [None, None, None] and entries[0]["rank"] == 1
 
 
 def test_published_results_name_the_reference_and_its_digest_never_its_private_path(cls_case, tmp_path):
     _, reference, folder, _ = cls_case
     published = run("classification", folder, reference, tmp_path / "out")
-    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    document = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     assert document["reference"]["name"] == reference.name and len(document["reference"]["sha256"]) == 64
     for path in published.files:
-        assert str(reference.parent) not in path.read_text(), path.name
+        assert str(reference.parent) not in path.read_text(encoding="utf-8"), path.name
 
 
-def test_after_the_close_the_event_page_says_so_and_links_the_finished_competition_where_known(cls_case, tmp_path):
-    import datetime as dt
-
+def test_after_the_close_the_event_page_says_so_and_links_the_finished_competition_where_known(tmp_path):
     from bundler.config.event import load_event
     from bundler.pages.site import write_site
 
-    _, reference, folder, _ = cls_case
     event = load_event()
-    before = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
 
     def section(page: str, name: str) -> str:
         return page.split(f'id="{name}"', 1)[1].split("</section>", 1)[0]
 
-    index, _ = write_site(event, tmp_path / "open", tmp_path / "build", now=before)
-    assert "Link available when the competition opens" in section(index.read_text(), "classification")
-    run("classification", folder, reference, tmp_path / "build" / "classification_results")
-    index, markdown = write_site(event, tmp_path / "closed", tmp_path / "build", now=before)
-    text = section(index.read_text(), "classification")
-    assert "The competition closed on" in text and "Link available" not in text and "register" not in text
-    assert "Link available when the competition opens" in section(index.read_text(), "detection")
-    event.competitions[0].config.codalab_id = 1234
-    index, markdown = write_site(event, tmp_path / "linked", tmp_path / "build", now=dt.datetime(2030, 1, 1,
-                                                                                                tzinfo=dt.timezone.utc))
-    text = section(index.read_text(), "classification")
-    assert "See the finished" in text and "/competitions/1234" in text
-    assert "The competition closed on" in section(index.read_text(), "detection")
-    assert "See the finished" in markdown.read_text()
+    index, _ = write_site(event, tmp_path / "open", now=BEFORE)
+    assert "link available when the competition opens" in section(index.read_text(encoding="utf-8"), "classification")
+    event.competitions[0].config.platform_id = 1234
+    index, markdown = write_site(event, tmp_path / "closed", now=AFTER)
+    text = section(index.read_text(encoding="utf-8"), "classification")
+    assert "The competition closed on" in text and "2027-06-15 23:59:59 UTC" in text and "register" not in text
+    assert "See the finished" in text and 'href="https://www.codabench.org/competitions/1234/"' in text
+    assert "The competition closed on" in section(index.read_text(encoding="utf-8"), "detection")
+    assert "See the finished" in markdown.read_text(encoding="utf-8")
+
+
+def test_undefined_averages_read_n_a_in_every_view_which_says_why_once(tmp_path):
+    from bundler.config.event import load_event
+    from bundler.pages.site import write_site
+    from bundler.results.outputs import WHY_UNDEFINED
+
+    images = [{"id": i, "width": 100, "height": 100, "file_name": f"{i}.jpg"} for i in range(1, 7)]
+    boxes = [{"id": i, "image_id": i, "category_id": 1, "bbox": [10.0, 10.0, 10.0 + i, 10.0], "area": 10.0 * (10 + i),
+              "iscrowd": 0} for i in range(1, 7)]  # small objects only: medium and large averages are undefined (-1)
+    truth = {"images": images, "annotations": boxes, "categories": [{"id": 1, "name": "thing"}]}
+    reference = write_reference(tmp_path / "ref", {"task": "detection"}, {"annotations.json": json.dumps(truth)})
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    found = [{"image_id": b["image_id"], "category_id": 1, "bbox": b["bbox"], "score": 0.9} for b in boxes]
+    write_zip(folder / "exact.zip", {"d.json": json.dumps(found)})
+    run("detection", folder, reference, tmp_path / "out", bootstrap=5)
+    document = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert document["entries"][0]["scores"]["APm"] == -1  # the data keeps the platform's number
+    for name in ("results.html", "results.md", "results.tex"):
+        text = html.unescape((tmp_path / "out" / name).read_text(encoding="utf-8"))
+        assert "-1.0000" not in text and "n/a" in text, name
+        assert text.count(WHY_UNDEFINED.replace("n/a: ", "")) == 1, name
+    rows = list(csv.DictReader(io.StringIO((tmp_path / "out" / "results.csv").read_text(encoding="utf-8"))))
+    assert rows[0]["APm"] == rows[0]["ARl"] == "n/a" and rows[0]["AP50"] == "1.0"
+    event = load_event()
+    published = {"detection": tmp_path / "out"}
+    index, markdown = write_site(event, tmp_path / "site", published, now=AFTER)  # AP itself is defined
+    assert "n/a" not in index.read_text(encoding="utf-8") and "1.0000" in index.read_text(encoding="utf-8")
+
+
+def codabench_leaderboard(rows: Dict[str, Dict[str, object]], task: str = "VIPriors: Test(11)") -> str:
+    """A phase's leaderboard CSV as Codabench's results download writes it (Username = owner-submission id)."""
+    labels = [column.label for column in load_competition("classification").challenge.columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["Username", "fact_sheet_answers"] + [f"{task}-{label}" for label in labels])
+    for username, scores in rows.items():
+        writer.writerow([username, ""] + [scores.get(label, "") for label in labels])
+    return buffer.getvalue()
+
+
+def test_a_codabench_download_ranks_the_submissions_its_leaderboard_names_and_checks_their_stored_scores(cls_case,
+                                                                                                         tmp_path, capsys):
+    labels, reference, folder, predictions = cls_case
+    strong, middle = (folder / "strong.zip").read_bytes(), (folder / "middle.zip").read_bytes()
+    bulk = codalab_export(tmp_path / "bulk_submissions.zip", {  # as Codabench's submission manager zips them
+        "101_alice_PhaseId7_2027-06-10_31-07_strong.zip": strong,
+        "102_alice_PhaseId7_2027-06-11_01-02_other.zip": middle,  # not the one on the leaderboard
+        "103_bob_PhaseId7_2027-06-12_05-09_sub.zip": middle,
+        "90_carl_PhaseId6_2027-04-01_00-00_dev.zip": strong,  # the development phase
+        "failed.txt": "The following submissions failed to download:\n\n105_dora_PhaseId7_2027-06-14:10-11_x.zip (HTTP 404)",
+    })
+    right = float(accuracy_score(labels, predictions["strong"]))
+    test = codabench_leaderboard({"alice-101": {"Top-1 accuracy": f"{right:.10f}"},
+                                  "bob-103": {"Top-1 accuracy": "0.9900000000"}, "dora-105": {}, "eve-106": {}})
+    board = codalab_export(tmp_path / "All results.zip", {
+        "Results - Test(7).csv": test, "Results - Development(6).csv": codabench_leaderboard({"carl-90": {}})})
+    competition = load_competition("classification")
+    assert [c.label for c in competition.challenge.columns][0] == "Top-1 accuracy"
+    for leaderboard in (board, codalab_export(tmp_path / "one.zip", {"Results - Test(7).csv": test})):
+        publish(competition, bulk, reference, "Test", tmp_path / "out", B, 0, 1, leaderboard)
+        records = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["entries"]
+        by = {r["entrant"]: r for r in records}
+        assert [r["entrant"] for r in records] == ["alice", "bob", "dora", "eve"]
+        assert by["alice"]["submission"] == "alice - 101" and by["alice"]["platform_agrees"] is True
+        assert by["alice"]["scores"]["top1_accuracy"] == right
+        assert by["bob"]["platform_agrees"] is False and by["bob"]["platform_mismatches"][0]["platform"] == 0.99
+        assert by["dora"]["error"] == "error: Codabench could not download it (HTTP 404)"
+        assert by["eve"]["error"].startswith("error: on the leaderboard") and by["eve"]["rank"] is None
+        assert "downloaded from Codabench" in (tmp_path / "out" / "results.html").read_text(encoding="utf-8")
+        assert "downloaded from Codabench" in (tmp_path / "out" / "results.md").read_text(encoding="utf-8")
+    (tmp_path / "Results - Test(7).csv").write_text(test)  # the single CSV of 'This CSV'
+    publish(competition, bulk, reference, "Test", tmp_path / "csv", B, 0, 1, tmp_path / "Results - Test(7).csv")
+    again = json.loads((tmp_path / "csv" / "results.json").read_text(encoding="utf-8"))["entries"]
+    assert [(r["entrant"], r["scores"], r["platform_agrees"]) for r in again] == [
+        (r["entrant"], r["scores"], r["platform_agrees"]) for r in records]
+    with pytest.raises(ConfigError) as exc:
+        publish(competition, bulk, reference, "Final", tmp_path / "x", B, 0, 1, board)
+    assert exc.value.problems == ["All results.zip: no leaderboard of phase 'Final' (it holds the phases Development, Test)"]
+    code = main(["results", "classification", "--submissions", str(bulk), "--leaderboard", str(board), "--reference",
+                 str(reference), "--output", str(tmp_path / "cli"), "--bootstrap", "20", "--workers", "1"])
+    assert code == 0 and "platform disagrees: bob, top1_accuracy: platform 0.99" in capsys.readouterr().out
+
+
+def test_a_codabench_download_without_leaderboard_must_hold_one_final_submission_each(cls_case, tmp_path):
+    _, reference, folder, _ = cls_case
+    strong, weak = (folder / "strong.zip").read_bytes(), (folder / "weak.zip").read_bytes()
+    members = {"101_alice_PhaseId7_2027-06-10_31-07_a.zip": strong, "102_alice_PhaseId7_2027-06-11_01-02_b.zip": weak,
+               "103_bob_PhaseId7_2027-06-12_05-09_c.zip": weak}
+    competition = load_competition("classification")
+    with pytest.raises(ConfigError) as exc:
+        publish(competition, codalab_export(tmp_path / "twice.zip", members), reference, "Test", tmp_path / "o", B, 0, 1)
+    assert "several submissions of one participant (alice: 101, 102)" in exc.value.problems[0]
+    members["90_carl_PhaseId6_2027-04-01_00-00_dev.zip"] = members.pop("102_alice_PhaseId7_2027-06-11_01-02_b.zip")
+    with pytest.raises(ConfigError) as exc:
+        publish(competition, codalab_export(tmp_path / "phases.zip", members), reference, "Test", tmp_path / "o", B, 0, 1)
+    assert "submissions of 2 phases (PhaseId 6, 7)" in exc.value.problems[0]
+    del members["90_carl_PhaseId6_2027-04-01_00-00_dev.zip"]
+    members["7_../../<b>x_PhaseId7_2027-06-12_05-09_d.zip"] = strong  # a hostile name stays a name
+    export = codalab_export(tmp_path / "final.zip", members)
+    before = set(os.listdir(tmp_path))
+    publish(competition, export, reference, "Test", tmp_path / "out", B, 0, 1)
+    assert set(os.listdir(tmp_path)) == before | {"out"}
+    records = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))["entries"]
+    assert [(r["entrant"], r["platform_agrees"]) for r in records] == [("../../<b>x", None), ("alice", None), ("bob", None)]
+    assert "<b>x" not in (tmp_path / "out" / "results.html").read_text(encoding="utf-8")
+
+
+def test_a_damaged_or_foreign_leaderboard_is_one_error_naming_the_file(cls_case, tmp_path):
+    _, reference, folder, _ = cls_case
+    weak = (folder / "weak.zip").read_bytes()
+    bulk = codalab_export(tmp_path / "bulk.zip", {"101_alice_PhaseId7_2027-06-10_31-07_a.zip": weak})
+    competition = load_competition("classification")
+    cases = {"huge.csv": "Username,x\n" + '"' + "9" * 200_000 + '"\n', "other.csv": "Team,score\nalice,1\n",
+             "nul.zip": "PK\0\0 not a zip"}
+    for name, text in cases.items():
+        (tmp_path / name).write_text(text)
+        with pytest.raises(ConfigError) as exc:
+            publish(competition, bulk, reference, "Test", tmp_path / "out", B, 0, 1, tmp_path / name)
+        (problem,) = exc.value.problems
+        assert problem.startswith(str(tmp_path / name) if name != "nul.zip" else "nul.zip: not a readable zip"), problem
+    (tmp_path / "Results - Test(7).csv").write_text(codabench_leaderboard({"alice-101": {}}))
+    with pytest.raises(ConfigError) as exc:
+        publish(competition, folder, reference, "Test", tmp_path / "out", B, 0, 1, tmp_path / "Results - Test(7).csv")
+    assert "--leaderboard goes with Codabench's bulk_submissions.zip" in exc.value.problems[0]

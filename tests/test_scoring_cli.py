@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import zipfile
 
 import pytest
 
+from bundler.bundles.build import build
+from bundler.cli import main as bundler_main
+from bundler.config.competition import load_competition
 from scoring.challenges import classification
+from scoring.challenges.action import CHALLENGE
+from tests.fake_datasets import make
 from tests.helpers import REPO, assert_rejected, score, write_reference, write_zip
 
 LABELS = "image,label\n" + "".join(f"img_{i}.JPEG,{i % 7}\n" for i in range(20))
@@ -199,3 +205,27 @@ def test_a_damaged_or_false_zip_scored_locally_is_refused_as_not_a_zip_as_the_pl
         (tmp_path / name).write_bytes(data)
         assert_rejected(score("--reference", ref, tmp_path / name, "--output", tmp_path / "out"), tmp_path / "out",
                         f"{name}: not a readable zip file", "zip the files again")
+
+
+# The bundler's `try`: the scoring program run as the platform's worker runs it, shown as the leaderboard shows it.
+@pytest.mark.parametrize("platform", ["codalab", "codabench"])
+def test_try_prints_the_leaderboard_row_rounded_as_the_leaderboard_rounds_it(tmp_path, capsys, platform):
+    _, data = make("action", tmp_path)
+    bundle = build(load_competition("action"), tmp_path / "bundle.zip", platform=platform, data=data).path
+    rows = (data / "public" / "val.txt").read_text().splitlines()
+    wrong = "".join(f"{row.split()[0]} {1 + int(row.split()[1]) % 3}\n" if i % 3 else f"{row}\n" for i, row in enumerate(rows))
+    assert bundler_main(["try", str(bundle), str(write_zip(tmp_path / "sub.zip", {"val.txt": wrong}))]) == 0
+    printed = capsys.readouterr().out
+    for column in CHALLENGE.columns:
+        value = next(line for line in printed.splitlines() if line.strip().startswith(column.label)).split()[-1]
+        assert re.fullmatch(rf"\d\.\d{{{column.digits}}}", value), (column.label, printed)
+
+
+def test_try_help_describes_every_argument_and_offers_no_competitions_option(capsys):
+    with pytest.raises(SystemExit):
+        bundler_main(["try", "--help"])
+    text = capsys.readouterr().out
+    assert "--competitions" not in text
+    for argument in ("bundle", "submission", "--phase PHASE"):
+        line = next(line for line in text.splitlines() if line.strip().startswith(argument))
+        assert len(line.split()) > len(argument.split()), line

@@ -15,6 +15,7 @@ from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, ConfigError
 from bundler.config.event import EVENT_FILE, load_event
 from bundler.pages.site import write_site
+from tests.helpers import BEFORE
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
@@ -80,18 +81,19 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def expected_dates(event) -> Dict[str, List[str]]:
-    return {c.name: [p.start.text for p in c.config.phases] + [c.config.end_date.text] for c in event.competitions}
+    """Each challenge's phases as the page shows them: start and end, every end with its time and zone."""
+    return {c.name: [m.text for p in c.config.phases for m in (p.start, p.end)] for c in event.competitions}
 
 
 def test_the_page_lists_every_challenge_with_the_dates_of_its_yaml_and_is_well_formed(tmp_path):
     event = load_event()
-    index, markdown = write_site(event, tmp_path / "site")
+    index, markdown = write_site(event, tmp_path / "site", now=BEFORE)
     page = parse(index.read_text())
     assert page.errors == [] and page.stack == []
     assert len(page.ids) == len(set(page.ids))
     assert [name for name in page.times if name] == ["classification", "segmentation", "detection", "action"]
     for name, dates in expected_dates(event).items():
-        assert page.times[name] == dates
+        assert page.times[name] == dates and dates[-1].endswith(" 23:59:59 UTC")  # the instant the platform stores
     starts = [p.start for c in event.competitions for p in c.config.phases]
     assert page.times[""][0] == min(starts, key=lambda m: m.when).text == "2027-03-01"
     assert page.times[""][1] == max((c.config.end_date for c in event.competitions), key=lambda m: m.when).text
@@ -102,7 +104,7 @@ def test_the_page_lists_every_challenge_with_the_dates_of_its_yaml_and_is_well_f
 
 def test_the_markdown_twin_carries_the_same_dates_in_its_front_matter_and_text(tmp_path):
     event = load_event()
-    _, markdown = write_site(event, tmp_path / "site")
+    _, markdown = write_site(event, tmp_path / "site", now=BEFORE)
     text = markdown.read_text()
     _, front, body = text.split("---\n", 2)
     matter = yaml.safe_load(front)
@@ -112,22 +114,51 @@ def test_the_markdown_twin_carries_the_same_dates_in_its_front_matter_and_text(t
         assert f"| {moment.text} | {what} |" in body
     for competition in event.competitions:
         section = body.split(f"### {competition.config.title}\n", 1)[1].split("### ", 1)[0]
-        phases = "; ".join(f"{p.name}: {p.start.text}" for p in competition.config.phases)
-        assert f"- **Phases:** {phases}; closes {competition.config.end_date.text}" in section
+        phases = "; ".join(f"{p.name}: {p.start.text} to {p.end.text}" for p in competition.config.phases)
+        assert f"- **Phases:** {phases}" in section and phases.endswith(" 23:59:59 UTC")
     assert "<name>" not in text  # free text is escaped for Markdown renderers that accept HTML
 
 
-def test_without_a_codalab_id_there_is_no_link_only_a_notice_and_no_link_is_ever_empty(competitions, tmp_path):
-    edit(competitions / "detection" / "competition.yaml", "# codalab_id: 12345", "codalab_id: 23713")
-    index, markdown = write_site(load_event(competitions / "event.yaml"), tmp_path / "site")
+def test_without_a_platform_id_there_is_no_link_and_codabench_gets_only_what_it_serves(competitions, tmp_path):
+    edit(competitions / "detection" / "competition.yaml", "# platform_id: 12345", "platform_id: 23713")
+    index, markdown = write_site(load_event(competitions / "event.yaml"), tmp_path / "site", now=BEFORE)
     text = index.read_text()
     page = parse(text)
     assert all(value.strip() not in ("", "#") for _, value in page.links), page.links
-    assert text.count("Link available when the competition opens") == 3
-    assert 'href="https://codalab.lisn.upsaclay.fr/competitions/23713"' in text
-    assert 'src="https://codalab.lisn.upsaclay.fr/competitions/leaderboard_widget/23713/"' in text
-    assert "](https://codalab.lisn.upsaclay.fr/competitions/23713)" in markdown.read_text()
+    assert text.count("It runs on Codabench: link available when the competition opens") == 3
+    assert 'href="https://www.codabench.org/competitions/23713/"' in text
+    assert 'href="https://www.codabench.org/competitions/23713/#/results-tab"' in text
+    assert "<iframe" not in text and "CodaLab" not in text  # Codabench refuses to be framed
+    assert "](https://www.codabench.org/competitions/23713/)" in markdown.read_text()
+    assert yaml.safe_load(markdown.read_text().split("---")[1])["platform"] == "Codabench"
     assert all(re.search(r"\]\(\s*\)", line) is None for line in markdown.read_text().splitlines())
+
+
+def test_a_self_hosted_codalab_server_gets_codalab_links_and_its_leaderboard_widget(competitions, tmp_path):
+    edit(competitions / "event.yaml", "links:", "platform: codalab\nserver: https://codalab.example.org/\nlinks:")
+    edit(competitions / "action" / "competition.yaml", "# platform_id: 12345", "platform_id: 77")
+    index, markdown = write_site(load_event(competitions / "event.yaml"), tmp_path / "site", now=BEFORE)
+    text = index.read_text()
+    assert 'href="https://codalab.example.org/competitions/77"' in text and "Go to the" in text and "on CodaLab" in text
+    assert 'src="https://codalab.example.org/competitions/leaderboard_widget/77/"' in text
+    assert "Codabench" not in text and "<iframe" in markdown.read_text()
+
+
+def test_the_old_codalab_keys_say_what_they_were_renamed_to_and_codalab_needs_its_server(competitions):
+    edit(competitions / "event.yaml", "links:", "codalab_url: https://codalab.example.org\nplatform: codalab\nlinks:")
+    edit(competitions / "classification" / "competition.yaml", "# platform_id: 12345", "codalab_id: 4")
+    with pytest.raises(ConfigError) as exc:
+        load_event(competitions / "event.yaml")
+    lines = (competitions / "event.yaml").read_text().splitlines()
+    at = {key: next(i for i, line in enumerate(lines, 1) if line.startswith(key)) for key in ("codalab_url", "platform")}
+    event, competition = competitions / "event.yaml", competitions / "classification" / "competition.yaml"
+    assert exc.value.problems == [
+        f"{event}:{at['codalab_url']}: codalab_url: renamed to server: write 'server: https://codalab.example.org' "
+        "(and platform: codalab for a CodaLab server)",
+        f"{event}:{at['platform']}: platform: codalab needs server: the address of your CodaLab server (the public "
+        "CodaLab servers accept no submission since 2025-12-31; codabench is the default)",
+        f"{competition}:11: codalab_id: renamed to platform_id: write 'platform_id: 4'",
+    ]
 
 
 def test_every_event_error_is_reported_at_once_with_file_and_line(competitions):
@@ -163,7 +194,8 @@ def test_a_date_contradicting_the_competitions_is_an_error(competitions):
         load_event(path)
     text = "\n".join(exc.value.problems)
     assert "opens (2027-03-02) contradicts the competitions: their earliest phase start is 2027-03-01" in text
-    assert "closes (2027-06-15) contradicts the competitions: their latest end_date is 2027-06-20 (action, end_date)" in text
+    assert ("closes (2027-06-15 23:59:59 UTC) contradicts the competitions: their latest end_date is 2027-06-20 23:59:59 "
+            "UTC (action, end_date)") in text
     assert "milestones[2] (Winners announced, 2027-06-01) must be after the challenges close" in text
     assert all(re.match(rf"{re.escape(str(path))}:\d+: ", p) for p in exc.value.problems)
 

@@ -57,10 +57,10 @@ def test_an_impossible_date_is_a_file_line_error_and_the_build_writes_nothing(tm
 
 def test_a_key_written_twice_names_both_lines(tmp_path):
     text = COMPETITION_TEXT.replace("    start: 2027-05-15\n", "    start: 2027-05-15\n    start: 2027-05-20\n")
-    text = text.replace("end_date: 2027-06-15\n", "end_date: 2027-06-15\nend_date: 2027-06-30\n")
+    text = text.replace("end_date: 2027-06-15", "end_date: 2027-06-30\nend_date: 2027-06-15", 1)
     path = competition_folder(tmp_path, text) / "competition.yaml"
     first, second = line_of(text, "start: 2027-05-15"), line_of(text, "start: 2027-05-20")
-    end, end_again = line_of(text, "end_date: 2027-06-15"), line_of(text, "end_date: 2027-06-30")
+    end, end_again = line_of(text, "end_date: 2027-06-30"), line_of(text, "end_date: 2027-06-15")
     assert problems(load_competition_file, path) == [
         f"{path}:{end_again}: key 'end_date' is written twice (lines {end} and {end_again}); keep one",
         f"{path}:{second}: key 'start' is written twice (lines {first} and {second}); keep one",

@@ -9,17 +9,26 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bundler.bundles.kit import scoring_files, starting_kit
-from bundler.bundles.layout import METADATA, SCORING_PROGRAM, STARTING_KIT, logo_name, page_file, reference_zip_name
+from bundler.bundles.layout import (
+    METADATA,
+    PUBLIC_DATA,
+    SCORING_PROGRAM,
+    STARTING_KIT,
+    logo_name,
+    page_file,
+    reference_zip_name,
+)
 from bundler.bundles.references import given_references, with_demo
 from bundler.bundles.zips import folder_files, write_atomically, zip_bytes
 from bundler.config.competition import Competition, build_folder
 from bundler.data.engine import manifest_counts
 from bundler.pages.render import render_pages
 from bundler.platforms import codabench, codalab
+from bundler.platforms.facts import oversized
 
 DEMO_WARNING = ("no reference data given, the bundle holds DEMO data and its scores are meaningless. Build it with "
                 "--data DIR (a 'bundler data' folder), or --reference PHASE=DIR, for a real competition.")
-PLATFORMS = {"codalab": codalab.competition_yaml, "codabench": codabench.competition_yaml}
+PLATFORMS = {"codabench": codabench, "codalab": codalab}  # the first is the default
 
 
 @dataclass
@@ -39,12 +48,12 @@ def scoring_program_zip() -> bytes:
 
 
 def default_output(name: str, platform: str) -> Path:
-    """``build/NAME_bundle.zip`` for CodaLab, ``build/NAME_codabench_bundle.zip`` for Codabench."""
-    return build_folder() / (f"{name}_bundle.zip" if platform == "codalab" else f"{name}_{platform}_bundle.zip")
+    """``build/NAME_codabench.zip`` or ``build/NAME_codalab.zip``."""
+    return build_folder() / f"{name}_{platform}.zip"
 
 
 def build(competition: Competition, output: Path, overrides: Optional[Dict[str, Path]] = None,
-          platform: str = "codalab", data: Optional[Path] = None) -> Built:
+          platform: str = "codabench", data: Optional[Path] = None) -> Built:
     """Write the bundle of ``competition`` for ``platform`` to ``output``; nothing is written if anything fails.
 
     Each phase's reference comes from ``overrides`` (--reference), else ``data`` (a ``bundler data`` folder),
@@ -60,16 +69,21 @@ def build(competition: Competition, output: Path, overrides: Optional[Dict[str, 
         logo_member = logo_name(logo.suffix)
         page_files = {name: page_file(name) for name in pages}
         files: Dict[str, bytes] = {
-            "competition.yaml": PLATFORMS[platform](competition, page_files, logo_member).encode(),
+            "competition.yaml": PLATFORMS[platform].competition_yaml(competition, page_files, logo_member).encode(),
             logo_member: logo.read_bytes(),
             SCORING_PROGRAM: scoring_program_zip(),
             STARTING_KIT: starting_kit(competition, references, Path(scratch)),
         }
         files.update({page_files[name]: html.encode() for name, html in pages.items()})
+        if competition.public_data_file is not None:
+            files[PUBLIC_DATA] = competition.public_data_file.read_bytes()
         for number, folder in references.items():
             files[reference_zip_name(number)] = zip_bytes(folder_files(folder))
         data = zip_bytes(files)
     write_atomically(output, data)
-    if demo_phases:
-        print(f"WARNING: {', '.join(demo_phases)}: {DEMO_WARNING}", file=sys.stderr)
+    warnings = [f"{', '.join(demo_phases)}: {DEMO_WARNING}"] if demo_phases else []
+    warnings += PLATFORMS[platform].unsupported(competition)
+    warnings += oversized(len(data)) if platform == "codabench" else []
+    for warning in warnings:
+        print(f"WARNING: {warning}", file=sys.stderr)
     return Built(output, demo_phases, len(data))

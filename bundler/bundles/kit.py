@@ -39,12 +39,12 @@ def _kit_references(competition: Competition, references: Dict[int, Path]) -> Di
 
 
 def kit_readme(competition: Competition) -> str:
-    """The kit's README.md: what to submit, the check command of each phase, the scores."""
+    """The kit's README.md: the phases' dates and the ranking rule, what to submit, each phase's check, the scores."""
     phases = competition.config.phases
     checks = [{"folder": kit_folder(phase, number), "phase": phase.name} for number, phase in enumerate(phases, 1)]
     return templates().get_template("kit_readme.md").render(
-        title=competition.config.title, challenge=competition.challenge, checks=checks,
-        public_val=any(phase.split == "val" for phase in phases))
+        title=competition.config.title, challenge=competition.challenge, checks=checks, phases=phases,
+        ranking=competition.ranking_sentence, public_val=any(phase.split == "val" for phase in phases))
 
 
 def starting_kit(competition: Competition, references: Dict[int, Path], scratch: Path) -> bytes:

@@ -9,6 +9,7 @@ import scoring
 SCORING_FOLDER = Path(scoring.__file__).resolve().parent  # the scoring program our bundles and kits ship
 SCORING_PROGRAM = "scoring_program.zip"
 STARTING_KIT = "starting_kit.zip"
+PUBLIC_DATA = "public_data.zip"  # the participants' data, when the config attaches it to the phases
 LEADERBOARD_KEY = "RESULTS"  # our one leaderboard
 #: the scoring program's metadata: its command works when the worker splits it on single spaces
 METADATA = "command: python3 $program/scoring/score.py $input $output\ndescription: vipriors-bench scoring program\n"

@@ -13,20 +13,27 @@ last phase, which ranks the competition, must not score such a reference. Agains
 - every public file is searched for the reference's hidden facts (item and class, image and box,
   label map; see ``fingerprints``): more of them than chance and the public references explain is a
   leak, named with the numbers;
-- a public file that is a byte copy of a reference file is named as such.
+- a public file that is a byte copy of a reference file is named as such;
+- the items' public names, sorted, must not group their hidden labels beyond chance (``order``: 2020's action
+  test clips were named class by class), for challenges with a label per item.
+
+A phase whose reference holds no labels (``"labels": false``, what participants check submissions with)
+could score nothing: it is named with the folder that was meant.
 """
 
 from __future__ import annotations
 
 import hashlib
 import io
+import json
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from bundler.bundles.fingerprints import chance_level, found_in
+from bundler.bundles.order import ALPHA, order_leak
 from bundler.bundles.zips import write_folder
 from bundler.platforms.facts import is_codabench, named_members
 from scoring.challenge import PAIRS, REFERENCE_INFO, Challenge, HiddenFacts, has_labels, load_reference, read_reference_info
@@ -75,6 +82,7 @@ class Reference:
     loaded: Any
     hidden: HiddenFacts
     public: str = ""  # why participants hold its labels ("" if they do not)
+    info_public: bool = False  # its reference.json says so (phase_reference_problems reports it on the last phase)
 
 
 def _load(folder: Path, files: Dict[str, bytes]) -> Optional[Tuple[Challenge, Any, Dict[str, Any]]]:
@@ -99,8 +107,9 @@ def _references(secret: Dict[str, bytes], members: List[str], scratch: Path) -> 
         loaded = _load(scratch / f"hidden_{number}", files)
         if loaded is not None:
             challenge, data, info = loaded
+            public = info.get("public") is True
             found.append(Reference(member, files, challenge, data, challenge.hidden_facts(data),
-                                   "its reference.json says it is public" if info.get("public") is True else ""))
+                                   "its reference.json says it is public" if public else "", public))
     return found
 
 
@@ -116,35 +125,79 @@ def _public_references(public: Dict[str, bytes], scratch: Path) -> List[Tuple[st
     return found
 
 
-def _ranking_member(config: Dict[str, Any]) -> Optional[str]:
-    """The reference of the last phase, the one that ranks the competition."""
+def _phase_references(config: Dict[str, Any]) -> List[Tuple[str, Optional[str]]]:
+    """(name, reference member) of every phase, in order; the last phase ranks the competition."""
     if is_codabench(config):
         phases, tasks = config.get("phases"), config.get("tasks")
-        if isinstance(phases, list) and phases and isinstance(phases[-1], dict) and isinstance(tasks, list):
-            listed = phases[-1].get("tasks") or []
-            by_index = {task.get("index"): task for task in tasks if isinstance(task, dict)}
-            task = by_index.get(listed[0]) if listed else None
-            return str(task["reference_data"]) if task and task.get("reference_data") else None
-        return None
+        if not isinstance(phases, list) or not isinstance(tasks, list):
+            return []
+        by_index = {task["index"]: task for task in tasks if isinstance(task, dict) and isinstance(task.get("index"), (int, str))}
+        found = []
+        for number, phase in enumerate(phases, 1):
+            phase = phase if isinstance(phase, dict) else {}
+            listed = phase.get("tasks")
+            first = listed[0] if isinstance(listed, list) and listed and isinstance(listed[0], (int, str)) else None
+            task = by_index.get(first) or {}
+            found.append((str(phase.get("name", number)), _member(task)))
+        return found
     phases = config.get("phases")
-    if not isinstance(phases, dict) or not phases:
-        return None
-    last = phases[max(phases, key=lambda key: int(key) if str(key).isdigit() else -1)]
-    return str(last["reference_data"]) if isinstance(last, dict) and last.get("reference_data") else None
+    if not isinstance(phases, dict):
+        return []
+    ordered = sorted(phases.items(), key=lambda item: int(item[0]) if str(item[0]).isdigit() else -1)
+    return [(str(phase.get("label", number)) if isinstance(phase, dict) else str(number),
+             _member(phase) if isinstance(phase, dict) else None) for number, phase in ordered]
+
+
+def _member(entry: Dict[str, Any]) -> Optional[str]:
+    return str(entry["reference_data"]) if entry.get("reference_data") else None
+
+
+def _secret_files(archive: zipfile.ZipFile, members: Set[str]) -> Dict[str, bytes]:
+    """The files of the reference members, nested zips opened."""
+    secret: Dict[str, bytes] = {}
+    for name in archive.namelist():
+        if not name.endswith("/") and any(_under(name, member) for member in members):
+            secret.update(_files(name, archive.read(name)))
+    return secret
+
+
+def phase_reference_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]:
+    """Phases whose reference cannot rank as meant, read from each reference.json alone (``check`` always runs it):
+    a label-free reference (no submission could be scored), or public val labels in the last phase."""
+    secret = _secret_files(archive, named_members(config, "reference_data"))
+    phases = _phase_references(config)
+    problems = []
+    for number, (name, member) in enumerate(phases, 1):
+        info = _info(_inside(secret, member)) if member else {}
+        split = "test" if number == len(phases) else "val"
+        if not has_labels(info):
+            problems.append(f"phase {number} ({name}) scores {member}, a label-free reference (its reference.json says "
+                            f"\"labels\": false): every submission would fail; build the bundle with the labelled "
+                            f"reference/{split} of a 'bundler data' folder, not public/references/{split}")
+        elif number == len(phases) and info.get("public") is True:
+            problems.append(f"the last phase, which ranks the competition, scores {member}, whose labels participants "
+                            f"hold (its reference.json says it is public): score hidden test labels in the last phase "
+                            f"(val may only be a development phase)")
+    return problems
+
+
+def _info(files: Dict[str, bytes]) -> Dict[str, Any]:
+    """A reference's reference.json, or {} where it is missing or unreadable (the leak guard then skips it)."""
+    try:
+        info = json.loads(files.get(REFERENCE_INFO, b"{}"))
+    except ValueError:
+        return {}
+    return info if isinstance(info, dict) else {}
 
 
 def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]:
     """Every public member that carries hidden reference content, and a ranking phase that scores public labels."""
     members = named_members(config, "reference_data")
     private = members | named_members(config, "scoring_program") | {"competition.yaml"}
+    secret = _secret_files(archive, members)
     public: Dict[str, bytes] = {}
-    secret: Dict[str, bytes] = {}
     for name in archive.namelist():
-        if name.endswith("/"):
-            continue
-        if any(_under(name, member) for member in members):
-            secret.update(_files(name, archive.read(name)))
-        elif not any(_under(name, member) for member in private):
+        if not name.endswith("/") and not any(_under(name, member) for member in private):
             public.update(_files(name, archive.read(name)))
     problems: List[str] = []
     with tempfile.TemporaryDirectory(prefix="leak-check-") as folder:
@@ -155,9 +208,10 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
             for where, facts in published:
                 if not reference.public and facts.kind == reference.hidden.kind and reference.hidden.facts <= facts.facts:
                     reference.public = f"{where} in the bundle holds all its labels"
-        ranking = _ranking_member(config)
+        phases = _phase_references(config)
+        ranking = phases[-1][1] if phases else None
         for reference in references:
-            if reference.public and reference.member == ranking:
+            if reference.public and not reference.info_public and reference.member == ranking:
                 problems.append(f"the last phase, which ranks the competition, scores {reference.member}, whose labels "
                                 f"participants hold ({reference.public}): score hidden test labels in the last phase "
                                 f"(val may only be a development phase)")
@@ -165,9 +219,23 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
         explained = [facts for _, facts in published]
         problems += _copies(public, hidden)
         for reference in hidden:
+            problems += _order_found(reference)
             problems += _facts_found(public, reference, explained)
             problems += _submissions_above_chance(public, reference, scratch)
     return problems
+
+
+def _order_found(reference: Reference) -> List[str]:
+    """The reference's items, sorted by their public names, grouping their hidden labels beyond chance."""
+    if reference.hidden.kind != PAIRS:
+        return []  # boxes and label maps: an image holds many classes, there is no one label per item to put in order
+    leak = order_leak(dict(reference.hidden.facts))
+    if leak is None:
+        return []
+    return [f"{reference.member}: sorted by their public names, {leak.same} of its {leak.pairs} neighbouring items share "
+            f"their class ({leak.same / leak.pairs:.0%}); random order would give about {leak.expected:.1f} "
+            f"({leak.expected / leak.pairs:.1%}), and {leak.threshold} or more with probability below {ALPHA:g}: the "
+            f"names' order gives the hidden labels away; name the items in a random order"]
 
 
 def _copies(public: Dict[str, bytes], hidden: List[Reference]) -> List[str]:

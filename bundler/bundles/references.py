@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bundler.config.competition import Competition, ConfigError
 from bundler.data.engine import MARKER, read_marker
-from scoring.challenge import load_reference
+from scoring.challenge import has_labels, load_reference, read_reference_info
 from scoring.errors import ReferenceDataError
 
 DEMO_SEED = 2020
@@ -24,8 +24,34 @@ def reference_problem(folder: Path, competition: Competition) -> Optional[str]:
     return None
 
 
-def check_overrides(competition: Competition, overrides: Dict[str, Path]) -> Dict[int, Path]:
-    """Every --reference names a phase (by number or name) and a reference folder of the right task; by phase number."""
+def _meant(folder: Path, split: str) -> str:
+    """The labelled reference an organiser meant instead of ``folder``: reference/<split> of its ``bundler data`` folder."""
+    if folder.parent.name == "references" and folder.parent.parent.name == "public":
+        return str(folder.parents[2] / "reference" / split)
+    if folder.parent.name == "reference":
+        return str(folder.parent / split)
+    return f"the labelled reference/{split} of a 'bundler data' folder"
+
+
+def scoring_problem(folder: Path, number: int, phase: Any, ranks: bool) -> Optional[str]:
+    """Why phase ``number`` cannot score ``folder``, a reference of its task: it holds no labels, or the phase ranks
+    the competition (``ranks``) and participants hold the labels; None if it can."""
+    try:
+        info = read_reference_info(folder)
+    except ReferenceDataError as exc:
+        return str(exc)
+    if not has_labels(info):
+        split = phase.split or ("test" if ranks else "val")
+        return (f"phase {number} ({phase.name}) would score a label-free reference (its reference.json says "
+                f"\"labels\": false), so every submission would fail; meant: {_meant(folder, split)}")
+    if ranks and info.get("public") is True:
+        return (f"phase {number} ({phase.name}) ranks the competition, but participants download these labels (its "
+                f"reference.json says \"public\": true); meant: the hidden {_meant(folder, 'test')}")
+    return None
+
+
+def _overridden(competition: Competition, overrides: Dict[str, Path]) -> Tuple[Dict[int, Tuple[str, Path]], List[str]]:
+    """Each --reference by phase number, with how it was given; and the problems (an unknown phase, a wrong folder)."""
     problems, explicit = [], {}
     for phase, folder in overrides.items():
         try:
@@ -33,13 +59,13 @@ def check_overrides(competition: Competition, overrides: Dict[str, Path]) -> Dic
         except ConfigError as exc:
             problems.append(f"--reference {phase}=...: {exc}")
             continue
+        given = f"--reference {phase}={folder}"
         problem = reference_problem(folder, competition)
         if problem:
-            problems.append(f"--reference {phase}={folder}: {problem}")
-        explicit[number] = folder
-    if problems:
-        raise ConfigError(problems)
-    return explicit
+            problems.append(f"{given}: {problem}")
+            continue
+        explicit[number] = (given, folder)
+    return explicit, problems
 
 
 def data_references(competition: Competition, data: Path) -> Dict[int, Path]:
@@ -69,12 +95,32 @@ def given_references(competition: Competition, overrides: Dict[str, Path], data:
                      ) -> Dict[int, Optional[Path]]:
     """Each phase's reference folder: --reference (``overrides``), then --data, then the YAML; None: demo data.
 
-    Raises ConfigError listing every override or --data problem.
+    Raises ConfigError listing every problem: a wrong --reference or --data folder, and a phase that would score a
+    label-free reference or, ranking the competition, labels participants hold.
     """
-    explicit = check_overrides(competition, overrides)
-    from_data = data_references(competition, data) if data is not None else {}
-    return {number: explicit.get(number) or from_data.get(number) or phase.reference
-            for number, phase in enumerate(competition.config.phases, 1)}
+    explicit, problems = _overridden(competition, overrides)
+    from_data: Dict[int, Path] = {}
+    if data is not None:
+        try:
+            from_data = data_references(competition, data)
+        except ConfigError as exc:
+            problems += exc.problems
+    phases = competition.config.phases
+    folders: Dict[int, Optional[Path]] = {}
+    for number, phase in enumerate(phases, 1):
+        if number in explicit:
+            given, folder = explicit[number]
+        elif number in from_data:
+            given, folder = f"--data {data}", from_data[number]
+        else:
+            given, folder = f"{competition.folder / 'competition.yaml'}: phases[{number}].reference", phase.reference
+        folders[number] = folder
+        problem = folder and scoring_problem(folder, number, phase, number == len(phases))
+        if problem:
+            problems.append(f"{given}: {problem}")
+    if problems:
+        raise ConfigError(problems)
+    return folders
 
 
 def with_demo(competition: Competition, given: Dict[int, Optional[Path]], scratch: Path) -> Dict[int, Path]:

@@ -11,10 +11,12 @@ from bundler.config import schema as s
 from bundler.config.schema import ConfigError
 from bundler.config.yaml_lines import Document, Where
 from bundler.platforms.facts import (
+    DOCKER_IMAGE,
     DOCKER_IMAGE_LIMIT,
     PHASE_COLOURS,
     PHASE_GAP,
     PHASE_LABEL_LIMIT,
+    RANKING_RULES,
     REQUIRED_PAGES,
     TITLE_LIMIT,
 )
@@ -67,11 +69,24 @@ class ReferenceFolder(s.Option):
         return path
 
 
+class PublicData(s.Option):
+    """The participants' data: an https:// address the pages link to, or a zip file attached to the phases."""
+
+    def convert(self, value: Any, where: Where, context: Document) -> Any:
+        if isinstance(value, str) and value.startswith(("https://", "http://")):
+            return s.Url().convert(value, where, context)
+        path = s.File().convert(value, where, context)
+        if path.suffix.lower() != ".zip":
+            raise s.Invalid(f"{value!r}: expected an https:// address or a .zip file")
+        return path
+
+
 PHASE = {
     "name": s.String(doc="the phase's label on the platform, e.g. 'Development'", max_length=PHASE_LABEL_LIMIT),
     "description": s.String(default="", doc="one paragraph shown with the phase", non_empty=False),
     "start": s.Date(doc="when the phase opens (ISO 8601; a date alone means 00:00 UTC)"),
-    "end": s.Date(default=None, doc="when it closes; by default when the next phase starts (Codabench needs it)"),
+    "end": s.Date(default=None, ends=True, doc="when it closes (a date alone: 23:59:59 UTC that day); by default one "
+                                                "second before the next phase starts, the last phase at end_date"),
     "max_submissions": s.Integer(default=100, doc="submissions a participant may make in this phase"),
     "max_submissions_per_day": s.Integer(default=5, doc="submissions a participant may make per day"),
     "execution_time_limit": s.Integer(default=600, doc="seconds the scoring program may run per submission"),
@@ -79,6 +94,9 @@ PHASE = {
     "reference": ReferenceFolder(default=None, doc="hidden reference folder, outside the repo (default: demo data)"),
     "color": s.Choice(list(PHASE_COLOURS), default="green",
                       doc="the phase's colour on CodaLab"),
+    "ranking": s.Misplaced("the ranking rule is the competition's, not a phase's: Codabench gives every phase the "
+                           "same leaderboard and CodaLab sets it for the whole competition; write `ranking:` once at "
+                           "the top of the file"),
 }
 
 SCHEMA = {
@@ -86,16 +104,25 @@ SCHEMA = {
     "description": s.String(doc="one or two sentences shown in the competition list"),
     "challenge": s.Choice(sorted(challenges()), doc="which scoring module scores it (scoring/challenges/)"),
     "logo": s.File(doc="the logo image shown on the platform, relative to this file"),
-    "docker_image": s.String(default=None, doc="platform docker image (default: what the scoring module needs)",
+    "docker_image": s.String(default=DOCKER_IMAGE, doc="the worker's docker image: Python 3.9+, numpy, Pillow",
                              max_length=DOCKER_IMAGE_LIMIT),
-    "end_date": s.Date(default=None, doc="when the last phase closes; none: it never closes"),
+    "end_date": s.Date(default=None, ends=True,
+                       doc="when the last phase closes (a date alone: 23:59:59 UTC that day); none: it never closes"),
+    "ranking": s.Choice(list(RANKING_RULES), default="last",
+                        doc="which submission ranks a participant: last, best, or choose (participants pick)"),
+    "hide_leaderboard": s.Boolean(default=False, doc="hide the leaderboard from participants until the organisers "
+                                                     "show it after the close"),
+    "public_data": PublicData(default=None, doc="the data participants download: a URL the pages link to, or a zip "
+                                                "attached to every phase (small data only)"),
     "registration_required": s.Boolean(default=True, doc="participants must be approved by the organisers"),
-    "allow_teams": s.Boolean(default=False, doc="participants may form teams"),
+    "allow_teams": s.Boolean(default=False, doc="participants may form teams (CodaLab only)"),
     "pages": s.MappingOf(s.File(), doc="page name -> Jinja2 HTML template; overview, evaluation, terms, data required"),
     "phases": s.ListOf(s.SubConfig(PHASE), doc="the phases, in order"),
     "organizers": s.String(default="", doc="who runs the competition, shown on the overview page", non_empty=False),
     "dataset": s.String(default="", doc="the data in one line, for the event page", non_empty=False),
-    "codalab_id": s.Integer(default=None, doc="the competition's number on CodaLab once uploaded (for links)"),
+    "platform_id": s.Integer(default=None, doc="the competition's number on the event's platform once uploaded (the "
+                                               "<id> of its address .../competitions/<id>/; the event page links it)"),
+    "codalab_id": s.Renamed("platform_id"),
 }
 
 
@@ -126,7 +153,22 @@ class Competition:
 
     @property
     def docker_image(self) -> str:
-        return self.config.docker_image or self.challenge.docker_image
+        return self.config.docker_image
+
+    @property
+    def data_url(self) -> Optional[str]:
+        """The address the pages give for the data, if the public data is linked rather than attached."""
+        return self.config.public_data if isinstance(self.config.public_data, str) else None
+
+    @property
+    def public_data_file(self) -> Optional[Path]:
+        """The zip attached to every phase as its public data, if the public data is attached rather than linked."""
+        return self.config.public_data if isinstance(self.config.public_data, Path) else None
+
+    @property
+    def ranking_sentence(self) -> str:
+        """What the pages say about which submission ranks a participant (the rule both bundles set)."""
+        return RANKING_RULES[self.config.ranking].sentence
 
     def phase_number(self, wanted: str) -> int:
         """The number of the phase ``wanted`` names (its number or its name); ConfigError naming the phases if none."""
@@ -136,17 +178,21 @@ class Competition:
             raise ConfigError([f"{self.name}: {exc}"]) from None
 
     def phase_ends(self) -> List[Optional[dt.datetime]]:
-        """Each phase's end: as written, else just before the next start; the last ends with the competition."""
-        phases = self.config.phases
-        ends: List[Optional[dt.datetime]] = []
-        for number, phase in enumerate(phases):
-            if phase.end is not None:
-                ends.append(phase.end.when)
-            elif number + 1 < len(phases):
-                ends.append(phases[number + 1].start.when - PHASE_GAP)
-            else:
-                ends.append(self.config.end_date.when if self.config.end_date is not None else None)
-        return ends
+        """Each phase's end as an instant (see resolve_ends); None for a last phase that never closes."""
+        return [phase.end.when if phase.end is not None else None for phase in self.config.phases]
+
+
+def resolve_ends(config: s.Values) -> None:
+    """Give every phase the one instant it closes, which every bundle and page then reads from ``phase.end``: as
+    written, else one second before the next phase starts, the last phase at ``end_date`` (none: never); a last
+    phase's written end is also the competition's ``end_date``."""
+    phases = config.phases
+    config.end_date = config.end_date or phases[-1].end
+    for number, phase in enumerate(phases):
+        if phase.end is None and number + 1 < len(phases):
+            phase.end = s.Moment(phases[number + 1].start.when - PHASE_GAP)
+        elif phase.end is None:
+            phase.end = config.end_date
 
 
 def _cross_checks(config: s.Values, context: Document) -> None:
@@ -170,6 +216,11 @@ def _cross_checks(config: s.Values, context: Document) -> None:
             elif phase.end is not None and phase.end.when >= following.start.when:
                 context.report(where + ("end",), f"phases[{i + 1}].end ({phase.end.text}) must be before the next "
                                                  f"phase's start ({following.start.text})")
+    last_end = phases[-1].end if phases else None
+    if last_end is not None and config.end_date is not None and last_end.when != config.end_date.when:
+        context.report(("phases", len(phases) - 1, "end"),
+                       f"phases[{len(phases)}].end ({last_end.text}) differs from end_date ({config.end_date.text}): "
+                       f"the competition closes when its last phase does; write one of them")
     if config.end_date is not None and phases and config.end_date.when <= phases[-1].start.when:
         context.report(("end_date",), f"end_date ({config.end_date.text}) must be after the last phase's start "
                                       f"({phases[-1].start.text})")
@@ -197,4 +248,5 @@ def load_competition(name: str, folder: Optional[Path] = None) -> Competition:
     if context.problems:
         raise ConfigError(context.messages())
     assert config is not None
+    resolve_ends(config)
     return Competition(name, folder, config, challenges()[config.challenge])

@@ -15,15 +15,17 @@ from bundler.config import competition as competition_config
 from bundler.config import schema as s
 from bundler.config.competition import Competition, ConfigError, competition_names, load_competition
 from bundler.config.yaml_lines import Document, Where
+from bundler.platforms.facts import SERVERS, Server
 
 EVENT = "event.yaml"  # in the competitions folder
 EVENT_FILE = competition_config.COMPETITIONS / EVENT  # the default one, where the command starts
-CODALAB = "https://codalab.lisn.upsaclay.fr"
 RELATIONS = {
     "before-open": "before the challenges open",
     "during": "while the challenges are open",
     "after-close": "after the challenges close",
 }
+
+
 
 class CompetitionName(s.Option):
     """A folder of the competitions folder that holds a competition.yaml."""
@@ -51,10 +53,16 @@ SCHEMA = {
     "competitions": s.ListOf(CompetitionName(), doc="folders of competitions/, in the page's order"),
     "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
     "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
-    "closes": s.Date(default=None, doc="if written, must equal the latest end_date of the challenges"),
+    "closes": s.Date(default=None, ends=True, doc="if written, must equal the latest end_date of the challenges (a date "
+                                                  "alone: 23:59:59 UTC, as end_date)"),
     "milestones": s.ListOf(s.SubConfig(MILESTONE), default=[], min_items=0, doc="other dated events"),
     "links": s.ListOf(s.SubConfig(LINK), default=[], min_items=0, doc="the toolkit, the workshop, ..."),
-    "codalab_url": s.Url(default=CODALAB, doc="the CodaLab server the challenges' codalab_id refer to"),
+    "platform": s.Choice(list(SERVERS), default="codabench",
+                         doc="where the challenges run: codabench (www.codabench.org by default) or codalab (a "
+                             "self-hosted CodaLab server: give server)"),
+    "server": s.Url(default=None, doc="the platform's address, which the challenges' platform_id refer to (default: "
+                                      "https://www.codabench.org; required for codalab)"),
+    "codalab_url": s.Renamed("server", " (and platform: codalab for a CodaLab server)"),
 }
 
 
@@ -68,15 +76,17 @@ class Event:
     closes: s.Moment
     dates: List[Tuple[s.Moment, str]]
 
-    def competition_url(self, competition: Competition) -> Optional[str]:
-        """The competition's page on CodaLab, or None before it has a codalab_id."""
-        number = competition.config.codalab_id
-        return None if number is None else f"{self.config.codalab_url.rstrip('/')}/competitions/{number}"
+    @property
+    def platform(self) -> Server:
+        """The platform the challenges run on."""
+        return SERVERS[self.config.platform]
 
-    def leaderboard_widget(self, competition: Competition) -> Optional[str]:
-        """The address of CodaLab's embeddable leaderboard of the competition, or None."""
-        number = competition.config.codalab_id
-        return None if number is None else f"{self.config.codalab_url.rstrip('/')}/competitions/leaderboard_widget/{number}/"
+    def address(self, competition: Competition, pattern: Optional[str]) -> Optional[str]:
+        """``pattern`` (one of the platform's addresses) for the competition; None before it has a platform_id."""
+        number = competition.config.platform_id
+        if number is None or pattern is None:
+            return None
+        return pattern.format(server=(self.config.server or self.platform.default).rstrip("/"), id=number)
 
 
 def _load_competitions(config: s.Values, context: Document) -> Tuple[List[Competition], List[str]]:
@@ -132,6 +142,10 @@ def load_event(path: Optional[Path] = None) -> Event:
     if not path.is_file():
         raise ConfigError([f"{path}: not found; the event page is built from competitions/event.yaml"])
     config, context = s.validate_file(SCHEMA, path)
+    if config is not None and config.server is None and SERVERS[config.platform].default is None:
+        context.report(("platform",), f"platform: {config.platform} needs server: the address of your "
+                                      f"{SERVERS[config.platform].name} server (the public CodaLab servers accept no "
+                                      f"submission since 2025-12-31; codabench is the default)")
     competitions, problems = _load_competitions(config, context) if config is not None else ([], [])
     dates: Tuple[Optional[s.Moment], Optional[s.Moment]] = (None, None)
     if config is not None and competitions and len(competitions) == len(config.competitions or []):

@@ -99,6 +99,18 @@ class Boolean(Option):
         return value
 
 
+class Renamed(Option):
+    """A key of an earlier version (like mkdocs' ``Deprecated(moved_to=...)``): writing it is an error naming the new key."""
+
+    def __init__(self, moved_to: str, note: str = "") -> None:
+        super().__init__(None, f"renamed to {moved_to}")
+        self.moved_to = moved_to
+        self.note = note
+
+    def convert(self, value: Any, where: Where, context: Document) -> None:
+        raise Invalid(f"renamed to {self.moved_to}: write '{self.moved_to}: {context.raw.get(where, value)}'{self.note}")
+
+
 class Choice(Option):
     def __init__(self, choices: Sequence[str], default: Any = REQUIRED, doc: str = ""):
         super().__init__(default, doc)
@@ -121,10 +133,14 @@ class Moment:
 
     @property
     def text(self) -> str:
-        """How pages and messages show it, always in UTC: ``2027-03-01`` (a date alone), ``2027-03-01 10:00 UTC``."""
-        if self.date_only:
+        """How pages and messages show it, always in UTC: a date alone that starts something as written
+        (``2027-03-01``), any other moment with its time and zone (``2027-06-15 23:59:59 UTC``)."""
+        if self.date_only and self.when.time() == dt.time(0):
             return self.when.strftime("%Y-%m-%d")
         return self.when.strftime("%Y-%m-%d %H:%M:%S UTC" if self.when.second else "%Y-%m-%d %H:%M UTC")
+
+
+END_OF_DAY = dt.timedelta(days=1, seconds=-1)  # from 00:00 to 23:59:59 of the same day
 
 
 def utc_moment(value: Any) -> dt.datetime:
@@ -145,7 +161,12 @@ def utc_moment(value: Any) -> dt.datetime:
 
 
 class Date(Option):
-    """ISO 8601 date, or date and time with ``Z`` or an offset; a date alone means 00:00 UTC."""
+    """ISO 8601 date, or date and time with ``Z`` or an offset; a date alone means 00:00 UTC, or 23:59:59 UTC for a
+    moment that ends something (``ends=True``: the whole day the organiser named counts)."""
+
+    def __init__(self, default: Any = REQUIRED, doc: str = "", ends: bool = False):
+        super().__init__(default, doc)
+        self.ends = ends
 
     def convert(self, value: Any, where: Where, context: Document) -> Moment:
         text = context.raw.get(where, str(value))
@@ -155,7 +176,7 @@ class Date(Option):
             if not date_only and _naive(value):
                 raise Invalid(f"{text!r} has a time but no time zone: write {text.strip().replace(' ', 'T')}Z for UTC, or "
                               f"an offset such as +02:00 (a date alone means 00:00 UTC)")
-            return Moment(when, date_only)
+            return Moment(when + END_OF_DAY if date_only and self.ends else when, date_only)
         except TypeError:
             raise Invalid(f"expected an ISO 8601 date such as 2027-03-01, found {value!r}") from None
         except OverflowError:
@@ -163,6 +184,16 @@ class Date(Option):
         except ValueError as exc:
             why = f" ({exc})" if "range" in str(exc) else ""  # e.g. the 30th of February
             raise Invalid(f"{value!r} is not a valid ISO 8601 date such as 2027-03-01 or 2027-03-01T12:00:00Z{why}") from None
+
+
+class Misplaced(Option):
+    """A key that is valid elsewhere but not here: any value is an error explaining ``why``."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(None, why)
+
+    def convert(self, value: Any, where: Where, context: Document) -> Any:
+        raise Invalid(self.doc)
 
 
 def _naive(value: Any) -> bool:

@@ -1,12 +1,14 @@
-"""UCF-101 split 1 -> the action challenge: trainlist01 halved per class into train and validation,
+"""UCF-101 split 1 -> the action challenge: trainlist01 halved per class into train and val,
 testlist01 as the test set, every clip renamed and the classes renumbered.
 
 With ``--splits vipriors-2020`` the class numbers are 2020's, and each class's clips of trainlist01
-(in the list's order) go first to train, then to validation, as many as 2020's lists hold per class;
-the 2020 lists name only the renamed clips, so the builder checks that its train, validation and test
-lists equal 2020's clip for clip (names and classes). With ``--seed`` the classes get a new numbering
-and each class is halved by whole groups (``_gXX_``: clips of one group come from one video), so no
-video is split across train and validation.
+(in the list's order) go first to train, then to val, as many as 2020's lists hold per class; the
+2020 lists name only the renamed clips, so the builder checks that its train, val and test lists
+equal 2020's clip for clip (names and classes; 2020 called val "validation"). The test names are
+2020's, but the test clips are assigned to them in a seeded shuffle: 2020 named them class by class,
+which gave every test label away, and its test list names the clips without their order. With
+``--seed`` the classes get a new numbering and each class is halved by whole groups (``_gXX_``: clips
+of one group come from one video), so no video is split across train and val.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ from collections import Counter
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from bundler.data.builder import DatasetBuilder, Selection, csv_text, text_lines
+from bundler.data.builder import DatasetBuilder, Selection, csv_text, every, text_lines
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
 from scoring.challenges.action import CHALLENGE
 
 Clip = str  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"
 LISTS = "ucfTrainTestlist"
-SPLITS = ("train", "validation", "test")
-SCORED = {"validation": "val", "test": "test"}  # our split -> the scorer reference it makes
+SPLITS = ("train", "val", "test")
+CLIP_NAMES = {"train": "train", "val": "validation", "test": "test"}  # 2020's names: video_<this>_0000001.avi
+SHUFFLED_2020 = ("the 2020 test names are kept, but the test clips are assigned to them in a seeded shuffle: 2020 named "
+                 "them class by class, which gave every test label away; its test list names the clips without their "
+                 "order, so the test set is 2020's (private/test_mapping.csv says which clip is which)")
 
 
 def _read_list(path: Path) -> List[Clip]:
@@ -33,6 +38,10 @@ def _read_list(path: Path) -> List[Clip]:
         raise DataError([f"missing source file: {path} (UCF-101's {LISTS}/)"]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError([f"corrupt source file: {path} ({exc})"]) from None
+
+
+def _clip_name(split: str, number: int) -> str:
+    return f"video_{CLIP_NAMES[split]}_{number:07d}.avi"
 
 
 def _class_of(clip: Clip) -> str:
@@ -54,41 +63,43 @@ class ActionData(DatasetBuilder):
     def _official(self, train_list: List[Clip], test_list: List[Clip], splits: str
                   ) -> Tuple[Dict[str, int], Dict[str, List[Clip]]]:
         numbers = {row[1]: int(row[0]) for row in text_lines(shipped_list(self.competition, splits, "mod-ucf101-classInd.txt"))}
-        official = {split: text_lines(shipped_list(self.competition, splits, f"mod-ucf101-{split}.txt")) for split in SPLITS}
+        official = {split: text_lines(shipped_list(self.competition, splits, f"mod-ucf101-{CLIP_NAMES[split]}.txt"))
+                    for split in SPLITS}
         wanted = Counter(int(row[1]) for row in official["train"])
-        chosen: Dict[str, List[Clip]] = {"train": [], "validation": [], "test": test_list}
+        chosen: Dict[str, List[Clip]] = {"train": [], "val": [], "test": test_list}
         for name, clips in _by_class(train_list).items():
             first = wanted[numbers.get(name, 0)]
             chosen["train"] += clips[:first]
-            chosen["validation"] += clips[first:]
+            chosen["val"] += clips[first:]
         for split in SPLITS:
-            ours = [(f"video_{split}_{i:07d}.avi", str(numbers.get(_class_of(c), "?"))) for i, c in enumerate(chosen[split], 1)]
+            ours = [(_clip_name(split, i), str(numbers.get(_class_of(c), "?"))) for i, c in enumerate(chosen[split], 1)]
             theirs = [(row[0], row[1] if len(row) > 1 else "?") for row in official[split]]
             if split == "test":
                 ours = [(name, "?") for name, _ in ours]
             if ours != theirs:
                 first = next((i for i, (a, b) in enumerate(zip(ours, theirs), 1) if a != b), min(len(ours), len(theirs)) + 1)
-                raise DataError([f"{LISTS}/ does not give 2020's {split} list (mod-ucf101-{split}.txt): is it UCF-101's "
-                                 f"official split 1? first difference at clip {first}"])
+                raise DataError([f"{LISTS}/ does not give 2020's {split} list (mod-ucf101-{CLIP_NAMES[split]}.txt): is "
+                                 f"it UCF-101's official split 1? first difference at clip {first}"])
+        chosen["test"] = Selection(splits).shuffled(test_list, f"{splits} test order")  # seeded by the edition's name
         return numbers, chosen
 
     def _drawn(self, train_list: List[Clip], test_list: List[Clip], selection: Selection
                ) -> Tuple[Dict[str, int], Dict[str, List[Clip]]]:
         names = sorted(_by_class(train_list + test_list))
         numbers = {name: i for i, name in enumerate(selection.shuffled(names, "class numbers"), 1)}
-        chosen: Dict[str, List[Clip]] = {"train": [], "validation": [], "test": selection.shuffled(test_list, "test order")}
+        chosen: Dict[str, List[Clip]] = {"train": [], "val": [], "test": selection.shuffled(test_list, "test order")}
         for name, clips in sorted(_by_class(train_list).items()):
             groups = _by_class([f"{clip.split('_g')[1][:2]}/{clip}" for clip in clips])
             target, taken = math.ceil(len(clips) / 2), 0
             for group in selection.shuffled(sorted(groups), f"groups:{name}"):
-                split = "train" if taken < target else "validation"
+                split = "train" if taken < target else "val"
                 chosen[split] += [clip.split("/", 1)[1] for clip in groups[group]]
                 taken += len(groups[group]) if split == "train" else 0
         return numbers, chosen
 
     def plan(self, source: Path, selection: Selection) -> Plan:
-        train_list = _read_list(source / LISTS / "trainlist01.txt")
-        test_list = _read_list(source / LISTS / "testlist01.txt")
+        train_list, test_list = every(*(lambda name=name: _read_list(source / LISTS / name)
+                                        for name in ("trainlist01.txt", "testlist01.txt")))
         if selection.splits:
             numbers, chosen = self._official(train_list, test_list, selection.splits)
         else:
@@ -102,7 +113,7 @@ class ActionData(DatasetBuilder):
         for split in SPLITS:
             rows = []
             for i, clip in enumerate(chosen[split], 1):
-                name = f"video_{split}_{i:07d}.avi"
+                name = _clip_name(split, i)
                 plan.link(f"public/{split}/{name}", source / "UCF-101" / clip)
                 plan.count(split, _class_of(clip))
                 rows.append(f"{name} {numbers[_class_of(clip)]}")
@@ -113,14 +124,15 @@ class ActionData(DatasetBuilder):
                 plan.write("public/test.txt", "".join(f"{row.split()[0]}\n" for row in rows).encode())
             else:
                 plan.write(f"public/{split}.txt", labels)
-            if split in SCORED:
-                plan.scored(SCORED[split], "labels.txt", data=labels)
+            if split != "train":
+                plan.scored(split, "labels.txt", data=labels)
         by_number = sorted(numbers.items(), key=lambda item: item[1])
         plan.write("public/classInd.txt", "".join(f"{number} {name}\n" for name, number in by_number).encode())
-        for scored in SCORED.values():
+        for scored in ("val", "test"):
             plan.scored(scored, "classes.txt", data="".join(f"{name}\n" for name, _ in by_number).encode())
             plan.scored(scored, "reference.json", data=CHALLENGE.reference_info(num_classes=len(numbers)))
         plan.write("private/test_mapping.csv", csv_text("clip,source", mapping))
+        plan.notes += [SHUFFLED_2020] if selection.splits else []
         return plan
 
 

@@ -11,7 +11,7 @@ import abc
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple, TypeVar
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
 from bundler.data.engine import REFERENCES, DataError, Outcome, Plan, finish, materialise, prepare_output
 from scoring.challenge import load_reference, module_instances
@@ -74,6 +74,19 @@ class DatasetBuilder(abc.ABC):
         return chosen
 
 
+def every(*steps: Callable[[], Any]) -> List[Any]:
+    """The results of all ``steps`` (e.g. one per split); DataError with the problems of every step that failed."""
+    results, problems = [], []
+    for step in steps:
+        try:
+            results.append(step())
+        except DataError as exc:
+            problems += exc.problems
+    if problems:
+        raise DataError(problems)
+    return results
+
+
 def builders() -> Dict[str, DatasetBuilder]:
     """Every builder module in bundler/data/, keyed by competition name."""
     from bundler import data as package
@@ -115,6 +128,7 @@ def build(builder: DatasetBuilder, source: Path, out: Path, selection: Selection
     materialise(checks, out, outcome)
     plan.items += checks.items
     finish(plan, out, outcome)
+    outcome.notes += plan.notes
     return outcome
 
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from bundler.data.builder import DatasetBuilder, Selection, csv_text
+from bundler.data.builder import DatasetBuilder, Selection, csv_text, every
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
 from scoring.challenges.classification import CHALLENGE
 
@@ -34,8 +34,8 @@ class ClassificationData(DatasetBuilder):
         return train, val, test  # type: ignore[return-value]
 
     def _drawn(self, source: Path, selection: Selection) -> Tuple[List[Image], List[Image], List[Image]]:
-        chosen = self.take(_scan(source / "train"), selection, ("train", "val"))
-        test = self.take(_scan(source / "val"), selection, ("test",))["test"]
+        chosen, test = every(lambda: self.take(_scan(source / "train"), selection, ("train", "val")),
+                             lambda: self.take(_scan(source / "val"), selection, ("test",))["test"])
         return chosen["train"], chosen["val"], selection.shuffled(test, "test order")
 
     def plan(self, source: Path, selection: Selection) -> Plan:

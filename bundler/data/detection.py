@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Sequence, Tuple
 
-from bundler.data.builder import DatasetBuilder, Selection, csv_text
+from bundler.data.builder import DatasetBuilder, Selection, csv_text, every
 from bundler.data.engine import DataError, Plan, check_sources
 from scoring.challenges.detection import CHALLENGE, PUBLIC_IMAGE_KEYS
 
@@ -41,10 +41,16 @@ class DetectionData(DatasetBuilder):
     source_layout = "COCO 2017: train2017/, val2017/, annotations/instances_{train,val}2017.json"
     sizes = {"train": 6000, "val": 5000, "test": 5000}
 
+    def _draw(self, source: Path, selection: Selection, coco_split: str, splits: Sequence[str]
+              ) -> Tuple[Coco, Dict[str, List[int]]]:
+        """COCO's ``coco_split`` annotations and the image ids drawn from it for ``splits``."""
+        coco = _read(source / "annotations" / f"instances_{coco_split}2017.json")
+        return coco, self.take({"all": sorted(i["id"] for i in coco["images"])}, selection, splits)
+
     def plan(self, source: Path, selection: Selection) -> Plan:
-        train_coco, val_coco = (_read(source / "annotations" / f"instances_{s}2017.json") for s in ("train", "val"))
-        chosen = self.take({"all": sorted(i["id"] for i in train_coco["images"])}, selection, ("train", "val"))
-        test_ids = self.take({"all": sorted(i["id"] for i in val_coco["images"])}, selection, ("test",))["test"]
+        (train_coco, chosen), (val_coco, drawn) = every(lambda: self._draw(source, selection, "train", ("train", "val")),
+                                                       lambda: self._draw(source, selection, "val", ("test",)))
+        test_ids = drawn["test"]
         by_id = {image["id"]: image for image in train_coco["images"] + val_coco["images"]}
         check_sources([source / "train2017" / by_id[i]["file_name"] for i in chosen["train"] + chosen["val"]]
                       + [source / "val2017" / by_id[i]["file_name"] for i in test_ids])

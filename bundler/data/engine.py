@@ -31,7 +31,7 @@ REFERENCES = {
     "val": {"path": "reference/val", "public": True,
             "note": "holds only the val labels, which participants already have; also in public/references/val/"},
     "test": {"path": "reference/test", "public": False,
-             "note": "hidden: never publish; participants check test submissions with public/references/test/ (no labels)"},
+             "note": "never publish it; participants check test submissions with public/references/test/ (no labels)"},
 }
 MAGIC = {".jpg": b"\xff\xd8\xff", ".jpeg": b"\xff\xd8\xff", ".png": b"\x89PNG\r\n\x1a\n", ".avi": b"RIFF"}
 
@@ -63,11 +63,12 @@ class Item:
 
 @dataclass
 class Plan:
-    """Every output file, and the counts per split (items) and per class the manifest reports."""
+    """Every output file, the counts per split (items) and per class the manifest reports, and notes for the organiser."""
 
     items: List[Item] = field(default_factory=list)
     totals: Counter = field(default_factory=Counter)
     counts: Dict[str, Counter] = field(default_factory=dict)
+    notes: List[str] = field(default_factory=list)
 
     def link(self, dest: str, source: Path) -> None:
         self.items.append(Item(dest, source=source))
@@ -101,13 +102,14 @@ class Plan:
 
 @dataclass
 class Outcome:
-    """What a run did: files created (linked or copied), files found already in place, and warnings."""
+    """What a run did: files created (linked or copied), files found already in place, warnings and notes."""
 
     linked: int = 0
     copied: int = 0
     written: int = 0
     verified: int = 0
     warnings: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
 
 
 def shipped_list(competition: str, splits: str, name: str) -> bytes:

@@ -1,4 +1,7 @@
-"""Cityscapes -> the segmentation challenge (MiniCity): train and val from Cityscapes train, test from val."""
+"""Cityscapes -> the segmentation challenge (MiniCity): train and val from Cityscapes train, test from val.
+
+The manifest counts, per split, the images that hold each evaluated Cityscapes class (read from the labelIds maps).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +9,17 @@ import json
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-from bundler.data.builder import DatasetBuilder, Selection, csv_text
+import numpy as np
+from PIL import Image as PILImage
+
+from bundler.data.builder import DatasetBuilder, Selection, csv_text, every
 from bundler.data.engine import DataError, Plan, check_sources, shipped_list
-from scoring.challenges.segmentation import CHALLENGE
+from scoring.challenges.segmentation import CHALLENGE, PILLOW_ERRORS
+from scoring.metrics.cityscapes import LABELS
+from scoring.progress import progress
 
 IMAGE_SUFFIX = "_leftImg8bit.png"
+EVALUATED = {label.id: label.name for label in LABELS if not label.ignore_in_eval}
 REFERENCE = ("labelIds", "instanceIds")  # what the scorer reads
 OPTIONAL = ("color",)  # published with train and val when the source has it
 Image = str  # "city/city_xxxxxx_yyyyyy_leftImg8bit.png"
@@ -24,6 +33,33 @@ def _scan(folder: Path) -> Dict[str, List[Image]]:
 
 def _ground_truth(source: Path, split: str, image: Image, kind: str) -> Path:
     return source / "gtFine" / split / image.replace(IMAGE_SUFFIX, f"_gtFine_{kind}.png")
+
+
+def _classes_in(path: Path) -> List[str]:
+    """The evaluated classes a labelIds map holds, by name."""
+    try:
+        with PILImage.open(path) as image:  # 8-bit maps: Pillow's histogram, far faster than numpy on the pixels
+            present = ([value for value, count in enumerate(image.histogram()) if count] if image.mode in ("L", "P")
+                       else np.unique(np.asarray(image)).tolist())
+    except PILLOW_ERRORS as exc:
+        raise DataError([f"corrupt source file: {path} is not a readable PNG ({exc})"]) from None
+    return [EVALUATED[value] for value in present if value in EVALUATED]
+
+
+def _count_classes(plan: Plan, labelled: List[Tuple[str, Path]]) -> None:
+    """Count each (split, labelIds map) as an item, and as one image of every evaluated class it holds."""
+    problems = []
+    for split, path in progress(labelled, len(labelled), "counting classes"):
+        try:
+            classes = _classes_in(path)
+        except DataError as exc:
+            problems += exc.problems
+            continue
+        plan.count(split)
+        for name in classes:
+            plan.count(split, name, items=0)
+    if problems:
+        raise DataError(problems + [f"{len(problems)} source problem(s); nothing was written"])
 
 
 def anonymous_name(selection: Selection, image: Image) -> str:
@@ -41,8 +77,8 @@ class SegmentationData(DatasetBuilder):
         if selection.splits:
             train, val = (json.loads(shipped_list(self.competition, selection.splits, f"{n}.json")) for n in ("train", "val"))
             return train, val, json.loads(shipped_list(self.competition, selection.splits, "test.json"))
-        chosen = self.take(_scan(source / "leftImg8bit" / "train"), selection, ("train", "val"))
-        test = self.take(_scan(source / "leftImg8bit" / "val"), selection, ("test",))["test"]
+        chosen, test = every(lambda: self.take(_scan(source / "leftImg8bit" / "train"), selection, ("train", "val")),
+                             lambda: self.take(_scan(source / "leftImg8bit" / "val"), selection, ("test",))["test"])
         names = {image: anonymous_name(selection, image) for image in test}
         if len(set(names.values())) != len(names):
             raise DataError([f"seed {selection.seed} gives two test images the same name; use another seed"])
@@ -56,6 +92,7 @@ class SegmentationData(DatasetBuilder):
         required += [_ground_truth(source, "val", i, kind) for i in test for kind in REFERENCE]
         check_sources(required)
         plan = Plan()
+        labelled: List[Tuple[str, Path]] = []  # (split, labelIds map) of every image, for the counts
         for split, images in (("train", train), ("val", val)):
             for image in images:
                 city = image.split("/")[0]
@@ -66,17 +103,18 @@ class SegmentationData(DatasetBuilder):
                         plan.link(f"public/gtFine/{split}/{city}/{truth.name}", truth)
                     if split == "val" and kind in REFERENCE:  # a prediction is named like its image file
                         plan.scored("val", f"{Path(image).stem}_gtFine_{kind}.png", source=truth)
-                plan.count(split, city)
+                labelled.append((split, _ground_truth(source, "train", image, "labelIds")))
         mapping = []
         for image, name in sorted(test.items(), key=lambda item: item[1]):
             plan.link(f"public/leftImg8bit/test/{name}.png", source / "leftImg8bit" / "val" / image)
             for kind in REFERENCE:
                 plan.scored("test", f"{name}_gtFine_{kind}.png", source=_ground_truth(source, "val", image, kind))
-            plan.count("test", image.split("/")[0])
+            labelled.append(("test", _ground_truth(source, "val", image, "labelIds")))
             mapping.append((f"{name}.png", f"leftImg8bit/val/{image}"))
         for split in ("val", "test"):
             plan.scored(split, "reference.json", data=CHALLENGE.reference_info())
         plan.write("private/test_mapping.csv", csv_text("image,source", mapping))
+        _count_classes(plan, labelled)
         return plan
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bundler.bundles.layout import logo_name
 from bundler.bundles.zips import write_folder
@@ -15,6 +15,7 @@ from bundler.pages.render import render_pages, templates
 from bundler.platforms.facts import PHASE_COLOURS, page_title
 
 OPEN_ENDED = dt.timedelta(days=30)  # how long an open-ended last phase is drawn
+MAX_TICKS = 6  # dates on the timeline's axis, at most
 
 
 @dataclass
@@ -33,25 +34,58 @@ class Bar:
 
 def timeline(competition: Competition, references: Dict[int, Optional[Path]]) -> List[Bar]:
     """The phases laid out on one time axis, from the first start to the last end, with each one's reference."""
-    config = competition.config
-    phases = config.phases
-    ends = competition.phase_ends()
-    drawn_ends = [end or phase.start.when + OPEN_ENDED for phase, end in zip(phases, ends)]
-    first, last = phases[0].start.when, max(drawn_ends)
+    phases = competition.config.phases
+    first, last = span_of(competition)
     span = (last - first).total_seconds() or 1.0
     bars = []
-    for number, (phase, end) in enumerate(zip(phases, drawn_ends)):
-        if phase.end is not None:
-            end_text = phase.end.text
-        elif number + 1 < len(phases):
-            end_text = f"when {phases[number + 1].name} opens ({phases[number + 1].start.text})"
-        else:
-            end_text = config.end_date.text if config.end_date is not None else "never"
+    for number, phase in enumerate(phases):
+        end = phase.end.when if phase.end is not None else phase.start.when + OPEN_ENDED
         left = (phase.start.when - first).total_seconds() / span * 100
         width = max((end - phase.start.when).total_seconds() / span * 100, 1.0)
-        bars.append(Bar(phase.name, phase.start.text, end_text, round(left, 2), round(min(width, 100 - left), 2),
-                        PHASE_COLOURS[phase.color], references.get(number + 1), phase))
+        bars.append(Bar(phase.name, phase.start.text, phase.end.text if phase.end is not None else "never",
+                        round(left, 2), round(min(width, 100 - left), 2), PHASE_COLOURS[phase.color],
+                        references.get(number + 1), phase))
     return bars
+
+
+def span_of(competition: Competition) -> Tuple[dt.datetime, dt.datetime]:
+    """The first start and the last end of the timeline (an open-ended last phase drawn OPEN_ENDED long)."""
+    phases = competition.config.phases
+    ends = [phase.end.when if phase.end is not None else phase.start.when + OPEN_ENDED for phase in phases]
+    return phases[0].start.when, max(ends)
+
+
+@dataclass
+class Tick:
+    """A date on the timeline's axis: its label, its position in percent, and which side of it the label sits."""
+
+    label: str
+    left: float
+    anchor: str  # "start": the label begins at the tick; "end": it ends there (near the right edge)
+
+
+def axis(first: dt.datetime, last: dt.datetime) -> List[Tick]:
+    """Ticks at the first day of the months between ``first`` and ``last`` (every few months over a long span, at most
+    MAX_TICKS); a span within one month gets its first and last day."""
+    months = (last.year - first.year) * 12 + last.month - first.month
+    step = max(1, -(-(months + 1) // MAX_TICKS))  # months + 1 month starts at most
+    index = first.year * 12 + first.month - 1  # months since year 0: the first month start on or after ``first``
+    index += dt.datetime(first.year, first.month, 1, tzinfo=dt.timezone.utc) < first
+    moments = []
+    while index // 12 <= last.year:
+        moment = dt.datetime(index // 12, index % 12 + 1, 1, tzinfo=dt.timezone.utc)
+        if moment > last:
+            break
+        moments.append(moment)
+        index += step
+    if len(moments) < 2:
+        moments = [first, last]
+    span = (last - first).total_seconds() or 1.0
+    ticks = []
+    for moment in moments:
+        left = round((moment - first).total_seconds() / span * 100, 2)
+        ticks.append(Tick(moment.strftime("%Y-%m-%d"), left, "end" if left > 85 else "start"))
+    return ticks
 
 
 def preview_context(competition: Competition, references: Dict[int, Optional[Path]],
@@ -64,6 +98,7 @@ def preview_context(competition: Competition, references: Dict[int, Optional[Pat
     return {
         "config": competition.config, "challenge": competition.challenge, "columns": competition.challenge.columns,
         "pages": pages, "page_titles": titles, "timeline": timeline(competition, references),
+        "axis": axis(*span_of(competition)),
         "docker_image": competition.docker_image,
         "logo": logo_name(competition.config.logo.suffix),
     }

@@ -87,6 +87,7 @@ def render_pages(competition: Competition, demo_phases: List[str],
         "challenge": competition.challenge,
         "columns": competition.challenge.columns,
         "phases": competition.config.phases,
+        "ranking": competition.ranking_sentence,
         "demo_phases": demo_phases,
         "data_counts": data_counts,
     }

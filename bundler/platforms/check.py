@@ -13,8 +13,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 
 import yaml
 
-from bundler.bundles.leaks import leak_problems
-from bundler.config.schema import utc_moment
+from bundler.bundles.leaks import leak_problems, phase_reference_problems
 from bundler.platforms.facts import (
     BUNDLED_FILES,
     COLUMN_LIMIT,
@@ -22,31 +21,65 @@ from bundler.platforms.facts import (
     DOCKER_IMAGE_LIMIT,
     PHASE_KEYS,
     REQUIRED_PAGES,
+    SUBMISSION_RULES,
     TITLE_LIMIT,
     V1_METADATA,
     V2_KEYS,
+    V2_LIMITS,
     V2_METADATA,
+    codabench_datetime,
+    codalab_datetime,
     is_codabench,
     named_members,
+    oversized,
     program_command,
     zip_members,
 )
 
 
 def _moment(value: Any) -> Optional[dt.datetime]:
-    """A date of the bundle as the platform reads it, or None if it reads none."""
+    """A date of a CodaLab bundle as CodaLab stores it, or None if it reads none."""
     try:
-        return utc_moment(value)
+        return codalab_datetime(value)
     except (TypeError, ValueError, OverflowError):
         return None
 
 
+def _stored(value: Any, where: str) -> Tuple[Optional[dt.datetime], List[str]]:
+    """A phase's start or end as Codabench stores it, and the problem if that is not the moment written."""
+    try:
+        stored = codabench_datetime(value)
+    except (TypeError, ValueError, OverflowError):
+        return None, [f"{where}: {value!r} is not a date or a date and time"]
+    if stored is None:
+        return None, []
+    if isinstance(value, dt.datetime) and value.replace(tzinfo=None) != stored.replace(tzinfo=None):
+        return stored, [f"{where}: the unquoted timestamp {value} loses its time: Codabench stores "
+                        f"{stored:%Y-%m-%d %H:%M:%S} UTC; quote it (\"{value:%Y-%m-%d %H:%M:%S}\")"]
+    written = value if isinstance(value, dt.datetime) else None
+    if isinstance(value, str):
+        written = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    if written is not None and written.utcoffset() not in (None, dt.timedelta(0)):
+        return stored, [f"{where}: Codabench replaces the offset of {value} by UTC instead of converting it and stores "
+                        f"{stored:%Y-%m-%d %H:%M:%S} UTC; write the UTC time without an offset"]
+    return stored, []
+
+
+def _too_long(value: Any, where: str, limit: str) -> List[str]:
+    """A value longer than Codabench's model accepts for ``limit`` (a key of V2_LIMITS)."""
+    if isinstance(value, str) and len(value) > V2_LIMITS[limit]:
+        return [f"{where}: {len(value)} characters, Codabench accepts at most {V2_LIMITS[limit]}"]
+    return []
+
+
 def bundle_warnings(path: Path) -> List[str]:
-    """What the platform accepts but is probably a mistake: reference data that is a build's generated demo data."""
+    """What the platform accepts but is probably a mistake: reference data that is a build's generated demo data, a
+    Codabench bundle too large for its unpacking to finish reliably."""
     warnings = []
     try:
         with zipfile.ZipFile(path) as archive:
             config = yaml.safe_load(archive.read("competition.yaml"))
+            warnings += oversized(path.stat().st_size) if is_codabench(config) else []
             for member in sorted(named_members(config if isinstance(config, dict) else {}, "reference_data")):
                 if member in archive.namelist():
                     info = zip_members(archive.read(member)).get("reference.json", b"{}")
@@ -76,15 +109,23 @@ def check_bundle(path: Path, leaks: bool = True) -> List[str]:
         if not isinstance(config, dict):
             return ["competition.yaml: expected a mapping"]
         if is_codabench(config):
-            return _check_v2(config, names, archive) + (leak_problems(archive, config) if leaks else [])
-        problems: List[str] = []
-        yamls = [n for n in archive.namelist() if ".yaml" in n]
-        if yamls != ["competition.yaml"]:
-            problems.append(f"the bundle must hold exactly one .yaml member, competition.yaml at its root; found {yamls}")
-        problems += _check_competition(config, names)
-        problems += _check_phases(config, names, archive)
-        problems += _check_leaderboard(config)
+            problems = _check_v2(config, names, archive)
+        else:
+            problems = _check_v1(config, names, archive)
+        problems += phase_reference_problems(archive, config)
         problems += leak_problems(archive, config) if leaks else []
+    return problems
+
+
+def _check_v1(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) -> List[str]:
+    """CodaLab's rules: one YAML member, known keys, phases and their files, leaderboard columns."""
+    problems: List[str] = []
+    yamls = [n for n in archive.namelist() if ".yaml" in n]
+    if yamls != ["competition.yaml"]:
+        problems.append(f"the bundle must hold exactly one .yaml member, competition.yaml at its root; found {yamls}")
+    problems += _check_competition(config, names)
+    problems += _check_phases(config, names, archive)
+    problems += _check_leaderboard(config)
     return problems
 
 
@@ -201,6 +242,8 @@ def _check_v2(config: Dict[str, Any], names: Set[str], archive: zipfile.ZipFile)
     problems = [f"unknown top-level key {k!r}: Codabench's v2 unpacker ignores it" for k in config if k not in V2_KEYS]
     if not isinstance(config.get("title"), str) or not config["title"].strip():
         problems.append("title: required")
+    problems += _too_long(config.get("title"), "title", "title") + _too_long(config.get("docker_image"), "docker_image",
+                                                                             "docker_image")
     if not _in_bundle(names, config.get("image")):
         problems.append(f"image: required, a logo file in the bundle; found {config.get('image')!r}")
     problems += _non_empty_file(archive, names, config.get("terms"), "terms")
@@ -210,6 +253,7 @@ def _check_v2(config: Dict[str, Any], names: Set[str], archive: zipfile.ZipFile)
             problems.append(f"pages[{i}]: expected a mapping with title and file")
         else:
             problems += _non_empty_file(archive, names, page.get("file"), f"pages[{i}].file")
+            problems += _too_long(page["title"], f"pages[{i}].title", "pages[].title")
     if not isinstance(pages, list):
         problems.append("pages: expected a list of {title, file}")
     tasks, found = _listed(config, "tasks")
@@ -218,6 +262,7 @@ def _check_v2(config: Dict[str, Any], names: Set[str], archive: zipfile.ZipFile)
     for i, task in enumerate(tasks):
         if task_indexes.count(task.get("index")) > 1 or not isinstance(task.get("index"), int):
             problems.append(f"tasks[{i}].index: required, a number unique among the tasks")
+        problems += _too_long(task.get("name"), f"tasks[{i}].name", "tasks[].name")
         for key in ("scoring_program", "reference_data", "input_data", "ingestion_program"):
             if (key in task or key == "scoring_program") and not _in_bundle(names, task.get(key)):
                 problems.append(f"tasks[{i}].{key}: {task.get(key)!r} is not in the bundle")
@@ -233,13 +278,16 @@ def _check_v2_phases(config: Dict[str, Any], names: Set[str], task_indexes: List
     previous_end = None
     for i, phase in enumerate(phases):
         where = f"phases[{i}]"
-        start, end = _moment(phase.get("start")), _moment(phase.get("end"))
-        if start is None:
-            problems.append(f"{where}.start: expected a date or date and time")
-        if end is None and i + 1 < len(phases):
+        start, found = _stored(phase.get("start"), f"{where}.start")
+        end, found_end = _stored(phase.get("end"), f"{where}.end")
+        problems += found + found_end + _too_long(phase.get("name"), f"{where}.name", "phases[].name")
+        if start is None and not found:
+            problems.append(f"{where}.start: required, a date or date and time")
+        if end is None and not found_end and i + 1 < len(phases):
             problems.append(f"{where}.end: required on every phase but the last")
         if start is not None and end is not None and end <= start:
-            problems.append(f"{where}.end: must be after its start")
+            problems.append(f"{where}.end: {end:%Y-%m-%d %H:%M:%S} is not after its start {start:%Y-%m-%d %H:%M:%S} "
+                            f"(Codabench accepts such a phase, which can never take a submission)")
         if start is not None and previous_end is not None and start <= previous_end:
             problems.append(f"{where}.start: must be strictly after the previous phase's end")
         previous_end = end
@@ -257,6 +305,11 @@ def _check_v2_leaderboards(config: Dict[str, Any]) -> List[str]:
     for i, board in enumerate(boards):
         where = f"leaderboards[{i}]"
         problems += [f"{where}.{key}: required" for key in ("index", "title", "key") if board.get(key) in (None, "")]
+        problems += _too_long(board.get("title"), f"{where}.title", "leaderboards[].title")
+        problems += _too_long(board.get("key"), f"{where}.key", "leaderboards[].key")
+        if board.get("submission_rule", "Add") not in SUBMISSION_RULES:
+            problems.append(f"{where}.submission_rule: {board.get('submission_rule')!r} is not one of "
+                            f"{', '.join(SUBMISSION_RULES)}")
         columns = board.get("columns")
         if not isinstance(columns, list) or not columns:
             problems.append(f"{where}.columns: required, a non-empty list")
@@ -268,6 +321,8 @@ def _check_v2_leaderboards(config: Dict[str, Any]) -> List[str]:
                 continue
             missing = [key for key in ("title", "key", "index") if column.get(key) in (None, "")]
             problems += [f"{where}.columns[{j}].{key}: required" for key in missing]
+            for key in ("title", "key"):
+                problems += _too_long(column.get(key), f"{where}.columns[{j}].{key}", f"leaderboards[].columns[].{key}")
             if keys.count(column.get("key")) > 1:
                 problems.append(f"{where}.columns[{j}].key: {column.get('key')!r} is used twice")
             if column.get("sorting", "desc") not in ("asc", "desc"):

@@ -1,20 +1,35 @@
 """Write the competition.yaml of a Codabench bundle (``version: 2``).
 
 Same source YAML as the CodaLab bundle: one task per phase (its reference data with our scoring
-program), phases with ``start`` and ``end`` (a phase without an end closes one second before the
-next opens, because Codabench wants the next start strictly after the end), and one leaderboard
-whose columns come from the scoring module's declarations. Dates are written as naive UTC
-timestamps, which Codabench reads as UTC.
+program), phases with the start and end the config resolved (quoted UTC timestamps, which Codabench
+stores as written), and one leaderboard, which Codabench gives every phase, with the competition's
+ranking rule as its ``submission_rule`` and columns from the scoring module's declarations.
 """
 
 from __future__ import annotations
 
-from typing import Dict
+from typing import Dict, List
 
-from bundler.bundles.layout import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
+from bundler.bundles.layout import LEADERBOARD_KEY, PUBLIC_DATA, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from bundler.config.competition import Competition
 from bundler.config.yaml_lines import yaml_text
-from bundler.platforms.facts import page_title, utc_timestamp
+from bundler.platforms.facts import RANKING_RULES, page_title, utc_timestamp
+
+
+def _flag(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def unsupported(competition: Competition) -> List[str]:
+    """What the config asks for that a Codabench bundle cannot carry, or carries differently, one line each."""
+    config, notes = competition.config, []
+    if config.allow_teams:
+        notes.append("allow_teams: Codabench bundles have no team setting; participants who want to enter as a team "
+                     "join as one Codabench organisation")
+    if config.hide_leaderboard:
+        notes.append("hide_leaderboard: Codabench hides the one leaderboard of every phase until you untick 'hidden' "
+                     "in its editor after the close")
+    return notes
 
 
 def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_name: str) -> str:
@@ -26,7 +41,10 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
         f"description: {yaml_text(config.description)}",
         f"image: {yaml_text(logo_name)}",
         f"docker_image: {yaml_text(competition.docker_image)}",
+        f"registration_auto_approve: {_flag(not config.registration_required)}",
         "enable_detailed_results: true",
+        "show_detailed_results_in_submission_panel: true",
+        "show_detailed_results_in_leaderboard: true",
         f"terms: {yaml_text(page_files['terms'])}",
         "pages:",
     ]
@@ -43,15 +61,15 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"    reference_data: {reference_zip_name(index + 1)}",
         ]
     lines.append("phases:")
-    for index, (phase, end) in enumerate(zip(config.phases, competition.phase_ends())):
+    for index, phase in enumerate(config.phases):
         lines += [
             f"  - index: {index}",
             f"    name: {yaml_text(phase.name)}",
             f"    description: {yaml_text(phase.description)}",
             f"    start: {utc_timestamp(phase.start.when)}",
         ]
-        if end is not None:
-            lines.append(f"    end: {utc_timestamp(end)}")
+        if phase.end is not None:
+            lines.append(f"    end: {utc_timestamp(phase.end.when)}")
         lines += [
             f"    tasks: [{index}]",
             f"    max_submissions: {phase.max_submissions}",
@@ -59,7 +77,11 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"    execution_time_limit: {phase.execution_time_limit}",
             f"    starting_kit: {STARTING_KIT}",
         ]
-    lines += ["leaderboards:", "  - index: 0", '    title: "Results"', f"    key: {LEADERBOARD_KEY}", "    columns:"]
+        if competition.public_data_file is not None:
+            lines.append(f"    public_data: {PUBLIC_DATA}")
+    lines += ["leaderboards:", "  - index: 0", '    title: "Results"', f"    key: {LEADERBOARD_KEY}",
+              f"    submission_rule: {RANKING_RULES[config.ranking].submission_rule}",
+              f"    hidden: {_flag(config.hide_leaderboard)}", "    columns:"]
     for index, column in enumerate(competition.challenge.columns):
         lines += [
             f"      - title: {yaml_text(column.label)}",

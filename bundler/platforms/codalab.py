@@ -1,25 +1,21 @@
 """Write the competition.yaml of a CodaLab Competitions (v1) bundle.
 
 Only keys CodaLab's models know; leaderboard columns come from the scoring module's declarations
-(primary first), tied to the leaderboard with a YAML anchor; dates are UTC instants (a date alone as
-written, which CodaLab reads as 00:00 UTC). Strings are written as JSON strings, which YAML reads back unchanged.
+(primary first), tied to the leaderboard with a YAML anchor; the competition's ranking rule as CodaLab's
+leaderboard switches; dates are the instants the config resolved, as quoted UTC timestamps (CodaLab has
+no phase end: a phase ends when the next starts, the last at end_date). Strings are written as JSON
+strings, which YAML reads back unchanged.
 """
 
 from __future__ import annotations
 
 from typing import Dict, List
 
-from bundler.bundles.layout import LEADERBOARD_KEY, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
+from bundler.bundles.layout import LEADERBOARD_KEY, PUBLIC_DATA, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from bundler.config.competition import Competition
-from bundler.config.schema import Moment
 from bundler.config.yaml_lines import yaml_text
-from bundler.platforms.facts import utc_timestamp
+from bundler.platforms.facts import PHASE_GAP, RANKING_RULES, utc_timestamp
 from scoring.challenge import Column
-
-
-def _moment(moment: Moment) -> str:
-    """A date alone as written (CodaLab reads it as 00:00 UTC); a date and time as its UTC timestamp."""
-    return moment.text if moment.date_only else utc_timestamp(moment.when)
 
 
 def _flag(value: bool) -> str:
@@ -42,9 +38,20 @@ def leaderboard_columns(columns: List[Column]) -> List[str]:
     return lines
 
 
+def unsupported(competition: Competition) -> List[str]:
+    """What the config asks for that a CodaLab bundle cannot carry, one line each: CodaLab phases have no end."""
+    phases, notes = competition.config.phases, []
+    for phase, following in zip(phases, phases[1:]):
+        if phase.end.when != following.start.when - PHASE_GAP:
+            notes.append(f"{phase.name}: CodaLab phases have no end: it stays open until {following.name} starts "
+                         f"({following.start.text}), not until {phase.end.text}")
+    return notes
+
+
 def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_name: str) -> str:
     """The whole competition.yaml text."""
     config = competition.config
+    rule = RANKING_RULES[config.ranking]
     lines = [
         f"title: {yaml_text(config.title)}",
         f"description: {yaml_text(config.description)}",
@@ -53,10 +60,10 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
         f"allow_teams: {_flag(config.allow_teams)}",
         f"competition_docker_image: {yaml_text(competition.docker_image)}",
         "enable_detailed_results: True",
-        "force_submission_to_leaderboard: True",
     ]
+    lines += [f"{key}: {_flag(value)}" for key, value in rule.competition.items()]
     if config.end_date is not None:
-        lines.append(f"end_date: {_moment(config.end_date)}")
+        lines.append(f"end_date: {utc_timestamp(config.end_date.when)}")
     lines.append("html:")
     lines += [f"  {yaml_text(name)}: {yaml_text(file)}" for name, file in page_files.items()]
     lines.append("phases:")
@@ -66,7 +73,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"    phasenumber: {number}",
             f"    label: {yaml_text(phase.name)}",
             f"    description: {yaml_text(phase.description)}",
-            f"    start_date: {_moment(phase.start)}",
+            f"    start_date: {utc_timestamp(phase.start.when)}",
             f"    color: {phase.color}",
             f"    max_submissions: {phase.max_submissions}",
             f"    max_submissions_per_day: {phase.max_submissions_per_day}",
@@ -77,5 +84,10 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
             f"    reference_data: {reference_zip_name(number)}",
             f"    starting_kit: {STARTING_KIT}",
         ]
+        lines += [f"    {key}: {_flag(value)}" for key, value in rule.phase.items()]
+        if config.hide_leaderboard and number == len(config.phases):
+            lines.append("    leaderboard_management_mode: hide_results")
+        if competition.public_data_file is not None:
+            lines.append(f"    public_data: {PUBLIC_DATA}")
     lines += leaderboard_columns(list(competition.challenge.columns))
     return "\n".join(lines) + "\n"

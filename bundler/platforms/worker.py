@@ -29,6 +29,7 @@ class Trial:
     stdout: str
     stderr: str
     row: Dict[str, Optional[float]] = field(default_factory=dict)  # column label -> value (None: empty)
+    digits: Dict[str, int] = field(default_factory=dict)  # column label -> decimals the leaderboard shows
     dropped: List[str] = field(default_factory=list)  # keys in scores.txt matching no column
     failure: str = ""
     platform: str = "CodaLab"
@@ -106,19 +107,26 @@ def _bundle_member(archive: zipfile.ZipFile, member: str, target: Path) -> None:
             path.write_bytes(archive.read(name))
 
 
-def _phase_v1(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, str]]:
+def _decimals(value: Any) -> int:
+    """The decimals a leaderboard column shows (numeric_format, precision); both platforms default to 2."""
+    return int(value) if str(value).isdigit() else 2
+
+
+def _phase_v1(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, Tuple[str, int]]]:
     phases = config["phases"]
     number = choose_phase(wanted, [(int(n), str(phase.get("label", n))) for n, phase in sorted(phases.items())])
-    columns = {key: column.get("label", key) for key, column in config["leaderboard"]["columns"].items()}
+    columns = {key: (column.get("label", key), _decimals(column.get("numeric_format")))
+               for key, column in config["leaderboard"]["columns"].items()}
     return phases[number]["scoring_program"], phases[number]["reference_data"], columns
 
 
-def _phase_v2(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, str]]:
+def _phase_v2(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, Tuple[str, int]]]:
     phases = config["phases"]
     number = choose_phase(wanted, [(i, str(phase.get("name", i))) for i, phase in enumerate(phases, 1)])
     tasks = {task["index"]: task for task in config["tasks"]}
     task = tasks[phases[number - 1]["tasks"][0]]
-    columns = {c["key"]: c.get("title", c["key"]) for board in config["leaderboards"] for c in board["columns"]}
+    columns = {c["key"]: (c.get("title", c["key"]), _decimals(c.get("precision")))
+               for board in config["leaderboards"] for c in board["columns"]}
     return task["scoring_program"], task["reference_data"], columns
 
 
@@ -159,13 +167,14 @@ def run_phase(bundle: Path, submission: Path, phase: Union[int, str] = 1, timeou
             if platform is CODABENCH:
                 scores = read_scores_v2(folders["output"])
             else:
-                scores = read_scores_txt((folders["output"] / "scores.txt").read_text())
+                scores = read_scores_txt((folders["output"] / "scores.txt").read_text(encoding="utf-8"))
         except FileNotFoundError:
             trial.failure = "no scores file: the platform marks the submission as failed"
             return trial
         except ValueError as exc:
             trial.failure = f"the scores file cannot be read as {platform.name} reads it ({exc})"
             return trial
-    trial.row = {label: scores.get(key) for key, label in columns.items()}
+    trial.row = {label: scores.get(key) for key, (label, _) in columns.items()}
+    trial.digits = {label: digits for label, digits in columns.values()}
     trial.dropped = sorted(set(scores) - set(columns)) if platform is CODALAB else []
     return trial

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Optional, Tuple
 
-from bundler.bundles.references import data_references, reference_problem
+from bundler.bundles.references import data_references, reference_problem, scoring_problem
 from bundler.config.competition import Competition, ConfigError
-from bundler.results.entries import EntriesError, read_entries, remove_work
+from bundler.results.entries import EntriesError, read_entries, read_leaderboard, remove_work
 from bundler.results.outputs import Run, write_results
 from bundler.results.ranking import Ranked, rank
 from bundler.results.rescore import Cache, rescore
@@ -31,23 +31,29 @@ def phase_reference(competition: Competition, phase: Optional[str], reference: O
     if reference is None:
         assert data is not None
         reference = data_references(competition, data)[number]
-    problem = reference_problem(reference, competition)
+    problem = reference_problem(reference, competition) or scoring_problem(reference, number, phases[number - 1], False)
     if problem:
         raise ConfigError([f"{reference}: {problem}"])
     return number, phases[number - 1].name, reference
 
 
 def publish(competition: Competition, submissions: Path, reference: Path, phase_name: str, output: Path,
-            bootstrap: int, seed: int, workers: int) -> Published:
-    """Rescore every submission, rank with intervals and ties, and write results.json and its views to ``output``."""
+            bootstrap: int, seed: int, workers: int, leaderboard: Optional[Path] = None) -> Published:
+    """Rescore every submission, rank with intervals and ties, and write results.json and its views to ``output``.
+
+    ``leaderboard`` is Codabench's leaderboard download, which selects the submissions of its bulk download that count.
+    """
     work = output / ".work"
     remove_work(work)  # left by an interrupted run
     try:
-        entries = read_entries(submissions, work, competition.challenge.max_submission_bytes)
+        board = read_leaderboard(leaderboard, phase_name, competition.challenge.columns) if leaderboard else None
+        entries = read_entries(submissions, work, competition.challenge.max_submission_bytes, board)
     except EntriesError as exc:
+        remove_work(work)
         raise ConfigError([str(exc)]) from None
     if not entries:
-        raise ConfigError([f"{submissions}: no submission found (a folder of .zip files, or CodaLab's results zip)"])
+        raise ConfigError([f"{submissions}: no submission found (a folder of .zip files, CodaLab's results zip or "
+                           f"Codabench's bulk_submissions.zip)"])
     cache = Cache(output / ".cache", reference)
     try:
         resamples = bootstrap if competition.challenge.resampled else 0  # a challenge without a resampler says so
@@ -56,6 +62,7 @@ def publish(competition: Competition, submissions: Path, reference: Path, phase_
         remove_work(work)
     columns = competition.challenge.columns
     ranked = rank(entries, scored, columns)
+    platform = next((entry.platform for entry in entries if entry.platform), None)
     run = Run(competition.name, competition.config.title, phase_name, reference.name, cache.reference_digest, bootstrap,
-              seed)
+              seed, platform)
     return Published(write_results(output, run, ranked, columns), ranked)

@@ -20,6 +20,27 @@ from bundler.results.stability import agreement, analyse, as_json
 from scoring.challenge import Column
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
+UNDEFINED = "n/a"  # an undefined score, in the words of the detailed results page (scoring/report.py)
+WHY_UNDEFINED = ("n/a: undefined on this test set, an average over no ground truth (no object in that size range, say); "
+                 "the platform's leaderboard shows -1")
+
+
+def undefined(value: Optional[float]) -> bool:
+    """A score that has no value: NaN, or -1, which the scoring programs write (COCO's convention) for an average over
+    nothing, since the leaderboard needs a number."""
+    return value is not None and (value != value or value == -1)
+
+
+def score_text(value: Optional[float], digits: int) -> str:
+    """A score as every view shows it: fixed digits, ``n/a`` if undefined, nothing if absent."""
+    if value is None:
+        return ""
+    return UNDEFINED if undefined(value) else f"{value:.{digits}f}"
+
+
+def has_undefined(document: Dict[str, Any]) -> bool:
+    """Whether any view of ``document`` shows an undefined score (and so says once why)."""
+    return any(undefined(value) for entry in document["entries"] for value in (entry["scores"] or {}).values())
 
 
 @dataclass
@@ -33,12 +54,13 @@ class Run:
     reference_sha256: str  # of every file of the reference, with its relative path
     bootstrap: int
     seed: int
+    platform: Optional[str] = None  # where the submissions were downloaded from (None: a folder of zips)
 
 
 def results_document(run: Run, ranked: List[Ranked], columns: Tuple[Column, ...]) -> Dict[str, Any]:
     """The whole results, entries in rank order, with the rank analysis: what results.json holds and every view shows."""
     document: Dict[str, Any] = {
-        "competition": run.competition, "title": run.title, "phase": run.phase,
+        "competition": run.competition, "title": run.title, "phase": run.phase, "platform": run.platform,
         "reference": {"name": run.reference, "sha256": run.reference_sha256},
         "primary": columns[0].key,
         "columns": [{"key": c.key, "label": c.label, "sort": c.sort, "digits": c.digits} for c in columns],
@@ -75,14 +97,11 @@ def results_csv(document: Dict[str, Any]) -> str:
     for e in document["entries"]:
         scores = e["scores"] or {}
         writer.writerow([_cell(v) for v in [e["rank"], e["entrant"], e["submission"], e["team"], e["method"],
-                                            *(scores.get(key) for key in keys), *(e["ci"] or (None, None)),
+                                            *(UNDEFINED if undefined(scores.get(key)) else scores.get(key) for key in keys),
+                                            *(e["ci"] or (None, None)),
                                             e.get("median_rank"), *(e.get("rank_interval") or (None, None)),
                                             "; ".join(e["tied_with"]), e["platform_agrees"], e["error"]]])
     return buffer.getvalue()
-
-
-def _number(value: Optional[float], digits: int) -> str:
-    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _rank_text(entry: Dict[str, Any]) -> str:
@@ -111,12 +130,16 @@ def results_tex(document: Dict[str, Any]) -> str:
              f"\\begin{{tabular}}{{rll{'r' * (1 + len(others))}}}", "\\toprule", " & ".join(head) + " \\\\", "\\midrule"]
     for e in figures.ranked_entries(document):
         scores = e["scores"]
-        interval = f" [{_number(e['ci'][0], primary['digits'])}, {_number(e['ci'][1], primary['digits'])}]" if e["ci"] else ""
+        low, high = (score_text(v, primary["digits"]) for v in e["ci"] or (None, None))
+        interval = f" [{low}, {high}]" if e["ci"] else ""
         cells = [_rank_text(e).replace("=", "$=$"), _tex(e["team"] or e["entrant"]), _tex(e["method"]),
-                 _number(scores[primary["key"]], primary["digits"]) + interval,
-                 *(_number(scores[c["key"]], c["digits"]) for c in others)]
+                 score_text(scores[primary["key"]], primary["digits"]) + interval,
+                 *(score_text(scores[c["key"]], c["digits"]) for c in others)]
         lines.append(" & ".join(cells) + " \\\\")
-    lines += ["\\bottomrule", "\\end{tabular}", "\\end{table}"]
+    lines += ["\\bottomrule", "\\end{tabular}"]
+    if has_undefined(document):
+        lines.append(f"\\par\\footnotesize {_tex(WHY_UNDEFINED)}.")
+    lines.append("\\end{table}")
     return "\n".join(lines) + "\n"
 
 
@@ -130,7 +153,8 @@ def results_md(document: Dict[str, Any]) -> str:
     level = round(document["level"] * 100)
     lines = [f"# {_md(document['title'])}: final results", "",
              f"{_md(document['phase'])} phase, ranked by {_md(primary['label'])}; intervals are {level}% paired-bootstrap "
-             f"intervals over {document['bootstrap']} resamples (seed {document['seed']}). Ranks marked `=` are shared.", ""]
+             f"intervals over {document['bootstrap']} resamples (seed {document['seed']}). Ranks marked `=` are shared."
+             + (f" The final submissions as downloaded from {document['platform']}." if document["platform"] else ""), ""]
     stability = document["stability"]
     if stability and stability["kendall_tau"]:
         tau = stability["kendall_tau"]
@@ -142,12 +166,14 @@ def results_md(document: Dict[str, Any]) -> str:
     lines += ["| " + " | ".join(_md(h) for h in header) + " |", "|" + " --- |" * len(header)]
     for e in figures.ranked_entries(document):
         scores = e["scores"]
-        interval = " – ".join(_number(v, primary["digits"]) for v in e["ci"]) if e["ci"] else ""
+        interval = " – ".join(score_text(v, primary["digits"]) for v in e["ci"]) if e["ci"] else ""
         median = f"{e['median_rank']:g} ({e['rank_interval'][0]}–{e['rank_interval'][1]})" if "median_rank" in e else ""
         cells = [_rank_text(e), _md(e["entrant"]), _md(e["team"]), _md(e["method"]),
-                 _number(scores[primary["key"]], primary["digits"]), interval, median,
-                 *(_number(scores[c["key"]], c["digits"]) for c in others)]
+                 score_text(scores[primary["key"]], primary["digits"]), interval, median,
+                 *(score_text(scores[c["key"]], c["digits"]) for c in others)]
         lines.append("| " + " | ".join(cells) + " |")
+    if has_undefined(document):
+        lines += ["", f"{WHY_UNDEFINED}."]
     invalid = [e for e in document["entries"] if e["error"]]
     if invalid:
         lines += ["", "Invalid submissions:", ""] + [f"- {_md(e['entrant'])} ({_md(e['submission'])}): `{e['error']}`"
@@ -163,7 +189,8 @@ def results_html(document: Dict[str, Any], svgs: Dict[str, str]) -> str:
         group_of.setdefault(e["rank"], len(group_of))
     return templates().get_template("results.html").render(
         document=document, ranked=ranked, group_of=group_of, primary=document["columns"][0],
-        others=document["columns"][1:], level=round(document["level"] * 100), svgs=svgs,
+        others=document["columns"][1:], level=round(document["level"] * 100), svgs=svgs, score=score_text,
+        why_undefined=WHY_UNDEFINED if has_undefined(document) else None,
         interval_cell=lambda e: figures.interval_cell(e, document), axis=figures.axis_cell(document),
         mismatched=[e for e in document["entries"] if e["platform_mismatches"]],
         invalid=[e for e in document["entries"] if e["error"]])

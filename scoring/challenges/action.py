@@ -8,7 +8,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from scoring.challenge import Column, Result
+from scoring.challenge import Column, Result, noisy_labels
 from scoring.ranked_lists import (
     RankedListChallenge,
     RankedListChecker,
@@ -81,15 +81,20 @@ class ActionRecognition(RankedListChallenge):
     def write_demo_reference(self, folder: Path, seed: int) -> None:
         rng = random.Random(seed)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "reference.json").write_text('{"task": "action", "num_classes": 101, "demo": true}\n')
+        (folder / "reference.json").write_text('{"task": "action", "num_classes": 101, "demo": true}\n', encoding="utf-8")
         lines = "".join(f"video_test_{i:07d}.avi {rng.randint(1, 101)}\n" for i in range(1, 203))
-        (folder / "labels.txt").write_text(lines)
+        (folder / "labels.txt").write_text(lines, encoding="utf-8")
 
     def sample_submission(self, reference: RankedReference, seed: int) -> Dict[str, bytes]:
         rng = random.Random(seed)
         numbers = range(reference.first_class, reference.first_class + reference.num_classes)
         lines = "".join(f"{item} {' '.join(map(str, rng.sample(numbers, min(5, len(numbers)))))}\n" for item in reference.ids)
         return {"predictions.txt": lines.encode()}
+
+    def labelled_submission(self, reference: RankedReference, noise: float, seed: int) -> Dict[str, bytes]:
+        labels = noisy_labels(reference.labels.tolist(), reference.num_classes, noise, seed)
+        return {"predictions.txt": "".join(f"{item} {reference.class_number(label)}\n"
+                                           for item, label in zip(reference.ids, labels)).encode()}
 
 
 CHALLENGE = ActionRecognition()

@@ -8,7 +8,7 @@ from typing import Dict, List, Tuple
 
 import numpy as np
 
-from scoring.challenge import Column, Result
+from scoring.challenge import Column, Result, noisy_labels
 from scoring.errors import ReferenceDataError, SubmissionError
 from scoring.ranked_lists import (
     RankedListChallenge,
@@ -100,6 +100,11 @@ class Classification(RankedListChallenge):
     def sample_submission(self, reference: RankedReference, seed: int) -> Dict[str, bytes]:
         rng = random.Random(seed)
         rows = "".join(f"{item},{rng.randrange(reference.num_classes)}\n" for item in reference.ids)
+        return {"predictions.csv": ("Image IDs,Predictions\n" + rows).encode()}
+
+    def labelled_submission(self, reference: RankedReference, noise: float, seed: int) -> Dict[str, bytes]:
+        labels = noisy_labels(reference.labels.tolist(), reference.num_classes, noise, seed)
+        rows = "".join(f"{item},{reference.class_number(label)}\n" for item, label in zip(reference.ids, labels))
         return {"predictions.csv": ("Image IDs,Predictions\n" + rows).encode()}
 
 

@@ -15,7 +15,17 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 
 from scoring import report
-from scoring.challenge import BOX_DECIMALS, BOXES, Challenge, Column, HiddenFacts, Result, Section, has_labels
+from scoring.challenge import (
+    BOX_DECIMALS,
+    BOXES,
+    Challenge,
+    Column,
+    HiddenFacts,
+    Result,
+    Section,
+    has_labels,
+    replaced,
+)
 from scoring.errors import ReferenceDataError, SubmissionError, quote
 from scoring.json_text import parse_json
 from scoring.limits import human_bytes
@@ -323,6 +333,24 @@ class Detection(Challenge):
                 box = [rng.uniform(0, width - w), rng.uniform(0, height - h), w, h]
                 detections.append({"image_id": int(image["id"]), "category_id": rng.choice(categories),
                                    "bbox": [round(v, 2) for v in box], "score": round(rng.random(), 4)})
+        return {"detections.json": json.dumps(detections).encode()}
+
+    def labelled_submission(self, reference: DetectionReference, noise: float, seed: int) -> Dict[str, bytes]:
+        """Every box that is not a crowd region, a share ``noise`` of them moved to a random place and category."""
+        rng = random.Random(seed)
+        truth = reference.truth
+        kept = [i for i, crowd in enumerate(truth.crowd.tolist()) if not crowd]
+        wrong = {kept[i] for i in replaced(len(kept), noise, rng)}
+        detections = []
+        for i in kept:
+            image, box, category = reference.images[int(truth.image[i])], truth.xywh[i].tolist(), int(truth.category[i])
+            if i in wrong:
+                width, height = (float(image.get(key, default)) for key, default in zip(("width", "height"), DEFAULT_SIZE))
+                w, h = rng.uniform(1, width / 2), rng.uniform(1, height / 2)
+                box = [rng.uniform(0, width - w), rng.uniform(0, height - h), w, h]
+                category = rng.randrange(len(reference.category_ids))
+            detections.append({"image_id": int(image["id"]), "category_id": int(reference.category_ids[category]),
+                               "bbox": [round(v, 2) for v in box], "score": round(rng.uniform(0.5, 1), 4)})
         return {"detections.json": json.dumps(detections).encode()}
 
 

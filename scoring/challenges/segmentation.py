@@ -177,7 +177,6 @@ class Segmentation(Challenge):
         Column("pixel_accuracy", "Pixel accuracy", "Correct pixels among those whose ground truth is an evaluated class."),
     )
     resampled = True
-    docker_image = "codalab/codalab-legacy:py312"  # Pillow: the py39 image does not promise it
 
     def load_reference(self, folder: Path, info: Dict[str, Any]) -> SegmentationReference:
         if not has_labels(info):
@@ -304,6 +303,21 @@ class Segmentation(Challenge):
             noise = rng.choice(np.array(EVALUATED, dtype=np.uint8), size=(height, width))
             buffer = io.BytesIO()
             Image.fromarray(noise).save(buffer, format="PNG")
+            files[f"{name}.png"] = buffer.getvalue()
+        return files
+
+    def labelled_submission(self, reference: SegmentationReference, noise: float, seed: int) -> Dict[str, bytes]:
+        """Each test image's labelIds, a share ``noise`` of its pixels replaced by an evaluated class at random."""
+        if not 0 <= noise <= 1:
+            raise ValueError(f"noise {noise}: a share, from 0 to 1")
+        rng = np.random.default_rng(seed)
+        files = {}
+        for name in reference.names:
+            labels = _decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}").astype(np.uint8)
+            wrong = rng.random(labels.shape) < noise
+            labels[wrong] = rng.choice(np.array(EVALUATED, dtype=np.uint8), size=int(wrong.sum()))
+            buffer = io.BytesIO()
+            Image.fromarray(labels).save(buffer, format="PNG")
             files[f"{name}.png"] = buffer.getvalue()
         return files
 
