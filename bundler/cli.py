@@ -10,7 +10,7 @@ from typing import Dict, List, Optional
 
 from bundler.bundles.build import PLATFORMS, build, default_output
 from bundler.bundles.references import given_references
-from bundler.config.competition import ConfigError, UnknownPhase, build_folder, load_competition, use_competitions
+from bundler.config.competition import ConfigError, UnknownPhase, build_folder, load_competition, working_on
 from bundler.config.event import load_event
 from bundler.data.builder import EDITIONS, Selection, builders
 from bundler.data.builder import build as build_data
@@ -18,12 +18,12 @@ from bundler.data.engine import MANIFEST, DataError, manifest_counts
 from bundler.pages.preview import write_preview
 from bundler.pages.site import write_site
 from bundler.platforms.check import bundle_warnings, check_bundle
+from bundler.platforms.facts import DEFAULT_PLATFORM
 from bundler.platforms.worker import run_phase
 from bundler.rehearsal.run import DEFAULT_SIZE, SIZES, RehearsalError, chosen, exit_code, rehearse
 from bundler.results.command import phase_reference, publish
-from bundler.results.outputs import score_text
 from bundler.results.rescore import default_workers
-from scoring.report import number
+from scoring.report import number, score_text
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -85,7 +85,7 @@ def _parser() -> argparse.ArgumentParser:
                       help="a 'bundler data' output folder: each phase's reference is DIR/reference/<its split>")
     make.add_argument("--output", type=Path,
                       help="where to write the bundle (default build/NAME_codabench.zip, build/NAME_codalab.zip)")
-    make.add_argument("--platform", choices=list(PLATFORMS), default=next(iter(PLATFORMS)),
+    make.add_argument("--platform", choices=list(PLATFORMS), default=DEFAULT_PLATFORM,
                       help="codabench (version 2 bundle, default) or codalab (v1 bundle, for a self-hosted CodaLab)")
     look = command("preview", help="render a competition's pages as a static site")
     look.add_argument("name", help="a folder of competitions/, e.g. detection")
@@ -96,17 +96,20 @@ def _parser() -> argparse.ArgumentParser:
     look.add_argument("--output", type=Path, help="the folder to (re)write (default build/NAME_preview)")
     data = command("data", help="prepare a challenge's data from the canonical dataset",
                                description="Write OUT/public (what participants download), OUT/reference (the hidden "
-                                           "reference for score.py and build --reference), OUT/private (test renaming) and "
+                                           "reference for score.py and build --reference), OUT/private (test renaming, and "
+                                           "seed.txt, the secret seed of every draw and shuffle) and "
                                            "OUT/manifest.json. Files are hard-linked where possible; a second run verifies "
                                            "and changes nothing.")
     data.add_argument("name", choices=sorted(builders()), help="the competition")
     data.add_argument("--source", type=Path, required=True, help="the canonical dataset, in its distributed layout")
     data.add_argument("--out", type=Path, required=True, help="an empty or new folder (or one this command made)")
-    which = data.add_mutually_exclusive_group(required=True)
-    which.add_argument("--splits", choices=EDITIONS, help="reproduce an edition's official subsets")
-    which.add_argument("--seed", type=int, help="draw new subsets and a new test renaming, deterministically")
+    data.add_argument("--splits", choices=EDITIONS, help="reproduce an edition's official subsets (default: draw new ones)")
+    data.add_argument("--seed", type=int,
+                      help="the key of every draw and shuffle (new subsets, test names and order; with --splits only the "
+                           "test order): keep it secret. Default: the one OUT's marker recorded (copied to "
+                           "OUT/private/seed.txt), else a new random one, recorded there")
     data.add_argument("--size", action="append", default=[], metavar="SPLIT=N",
-                      help="with --seed: items per split (per class where the challenge has classes); repeatable")
+                      help="without --splits: items per split (per class where the challenge has classes); repeatable")
     event = command("site", help="render the event page of all challenges from competitions/event.yaml")
     event.add_argument("--event", type=Path, help="the event file (default event.yaml of the competitions folder)")
     event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
@@ -205,8 +208,8 @@ def _sizes(items: List[str], parser: argparse.ArgumentParser) -> Dict[str, int]:
 
 def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     sizes = _sizes(args.size, parser)
-    if sizes and args.seed is None:
-        parser.error("--size goes with --seed: official splits have fixed sizes")
+    if sizes and args.splits:
+        parser.error("--size goes with drawn subsets, not --splits: official splits have fixed sizes")
     builder = builders()[args.name]
     outcome = build_data(builder, args.source, args.out, Selection(args.splits, args.seed, sizes))
     manifest = json.loads((args.out / MANIFEST).read_text(encoding="utf-8"))
@@ -331,8 +334,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run a subcommand; config problems are all printed, each with file:line."""
     parser = _parser()
     args = parser.parse_args(argv)
-    if "competitions" in args:
-        use_competitions(args.competitions)
+    with working_on(args.competitions if "competitions" in args else None):
+        return _run(args, parser)
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """The subcommand ``args`` names, its problems printed one per line."""
     try:
         if args.command == "build":
             return _build(args, parser)

@@ -157,11 +157,16 @@ class Challenge(abc.ABC):
         return (json.dumps(info) + "\n").encode()
 
 
+def check_share(noise: float) -> None:
+    """A ValueError unless ``noise``, the share of a labelled submission's predictions replaced, is from 0 to 1."""
+    if not 0 <= noise <= 1:
+        raise ValueError(f"noise {noise}: a share, from 0 to 1")
+
+
 def replaced(count: int, noise: float, rng: random.Random) -> Set[int]:
     """The indices of ``round(noise * count)`` of ``count`` predictions, drawn with ``rng``: those a labelled
     submission replaces."""
-    if not 0 <= noise <= 1:
-        raise ValueError(f"noise {noise}: a share, from 0 to 1")
+    check_share(noise)
     return set(rng.sample(range(count), round(noise * count)))
 
 

@@ -1,7 +1,8 @@
 """Read a re-identification submission: the distance from every query (rows) to every gallery item (columns).
 
-Each form carries the ids, so rows and columns may come in any order; ids are whole numbers, matched by value
-(``007`` is 7) against the reference's, and lower distances mean closer:
+The file name's suffix (any case) says the form; any other name is refused. Each form carries the ids, so rows
+and columns may come in any order; ids are whole numbers, matched by value (``007`` is 7) against the
+reference's, and lower distances mean closer:
 
 - ``.csv``, as the 2021 toolkit's ``write_mat_csv`` writes it: a header row ``0,g1,...,gn`` (its first cell is
   ignored), then one row ``q,d1,...,dn`` per query, distances as decimal numbers (``%10.5f``, spaces around a
@@ -77,9 +78,11 @@ def read_distance_matrix(stream: IO[bytes], name: str, query_ids: Sequence[int],
     """The distances of the file ``name`` (a ``.csv``, ``.csv.gz`` or ``.npz``), rows and columns in reference order."""
     queries, gallery = IdChecker("query", query_ids), IdChecker("gallery", gallery_ids)
     lower = name.lower()
+    if not lower.endswith(SUFFIXES):
+        raise SubmissionError(f"{name}: not a distance matrix; name it with one of {', '.join(SUFFIXES)}")
     if lower.endswith(".npz"):
         return _read_npz(stream, name, queries, gallery, max_bytes)
-    if not lower.endswith(".gz"):
+    if lower.endswith(".csv"):
         return _read_csv(_lines(stream, name, max_bytes), name, queries, gallery)
     try:
         with gzip.GzipFile(fileobj=stream) as unpacked:
@@ -125,7 +128,7 @@ def _read_csv(lines: Iterator[Tuple[int, bytes]], name: str, queries: IdChecker,
             raise SubmissionError(f"{where}: {len(cells)} cells, expected {len(columns) + 1} as in the header "
                                   f"(a query id, then {len(columns)} distances)")
         row = queries.add(_whole(_text(cells[0]), f"{where}, column 1", "query id"), f"{where}, column 1")
-        distances[row, columns] = _distances(line, cells[1:], where)
+        distances[row, columns] = _distances(line[len(cells[0]) + 1:], cells[1:], where)
     queries.check_complete(name, "row")
     return distances
 
@@ -142,31 +145,37 @@ def _text(cell: bytes) -> str:
     return cell.decode("utf-8", "replace").strip()
 
 
-def _distances(line: bytes, cells: List[bytes], line_where: str) -> np.ndarray:
-    """The distances of one row (``cells``, the cells after the query id): each a finite decimal number."""
+def _cell(cell: bytes) -> str:
+    """A distance cell as written, less the blanks allowed around a value, for a message."""
+    return cell.decode("utf-8", "replace").strip(" \t\r\n")
+
+
+def _distances(text: bytes, cells: List[bytes], line_where: str) -> np.ndarray:
+    """The distances of one row: ``cells``, the cells of ``text`` (the row after its query id), each a finite
+    decimal number."""
 
     def where(i: int) -> str:
         return f"{line_where}, column {i + 2}"
 
-    if not line.translate(None, NUMBER_BYTES):
+    if not text.translate(None, NUMBER_BYTES):
         try:
             values = np.fromiter(map(float, cells), dtype=np.float64, count=len(cells))
         except ValueError:
             pass
         else:
-            _check_finite(values, lambda i: f"{where(i)}: distance {quote(_text(cells[i]))}")
+            _check_finite(values, lambda i: f"{where(i)}: distance {quote(_cell(cells[i]))}")
             return values
-    for i, cell in enumerate(cells):  # the slow path only finds and names the first bad cell
-        if cell.translate(None, NUMBER_BYTES):
-            _bad_number(_text(cell), where(i))
+    for i, cell in enumerate(cells):  # the slow path finds and names the first bad cell
         try:
-            float(cell)
+            if cell.translate(None, NUMBER_BYTES) or not math.isfinite(float(cell)):
+                _bad_number(cell, where(i))
         except ValueError:
-            _bad_number(_text(cell), where(i))
-    raise AssertionError("a row that float() refused has a bad cell")  # pragma: no cover
+            _bad_number(cell, where(i))
+    raise SubmissionError(f"{line_where}: the distances cannot be read")  # not reached: the fast path refused a cell
 
 
-def _bad_number(text: str, where: str) -> None:
+def _bad_number(cell: bytes, where: str) -> None:
+    text = _cell(cell)
     try:
         value = float(text)
     except ValueError:

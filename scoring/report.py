@@ -22,11 +22,29 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
+UNDEFINED = "n/a"  # an undefined score, as every page and view shows it
+WHY_UNDEFINED = ("n/a: undefined on this test set, an average over no ground truth (no object in that size range, say); "
+                 "the platform's leaderboard shows -1")
+
+
 def number(value: Optional[float], digits: int = 4) -> str:
     """A score as text: fixed digits, 'n/a' for undefined (NaN or None)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
+        return UNDEFINED
     return f"{value:.{digits}f}"
+
+
+def undefined(value: Optional[float]) -> bool:
+    """A score that has no value: NaN, or -1, which the scoring programs write (COCO's convention) for an average over
+    nothing, since the leaderboard needs a number."""
+    return value is not None and (value != value or value == -1)
+
+
+def score_text(value: Optional[float], digits: int) -> str:
+    """A published score as every view of the results shows it: ``number``, -1 too read as undefined; nothing if absent."""
+    if value is None:
+        return ""
+    return UNDEFINED if undefined(value) else number(value, digits)
 
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric_from: int = 1) -> str:

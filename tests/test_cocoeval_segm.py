@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scoring.metrics import rle
+from scoring.metrics import cocoeval, rle
+from scoring.metrics.cocoeval import Masks
 from tests.coco_mask_cases import generate, ours, pycocotools_segm
 
 CASES = {
@@ -55,3 +56,21 @@ def test_pairs_that_cannot_reach_the_lowest_threshold_are_never_read(monkeypatch
     same_group = sum(1 for r in results for a in truth["annotations"]
                      if (a["image_id"], a["category_id"]) == (r["image_id"], r["category_id"]))
     assert 0 < sum(read) < same_group / 2
+
+
+def test_pairs_compared_a_few_at_a_time_give_the_same_evaluation(monkeypatch):
+    truth, results = generate(2, per_image=8, detections=30)
+    whole = ours(truth, results)
+    slices = []
+    monkeypatch.setattr(Masks, "pairs_per_chunk", 7)
+
+    def spy(cost, limit):
+        found = list(rle.chunks(cost, limit))
+        slices.extend(found)
+        return found
+
+    monkeypatch.setattr(cocoeval, "chunks", spy)
+    pieces = ours(truth, results)
+    assert len(slices) > 10
+    for field in ("stats", "precision", "recall"):
+        assert np.array_equal(getattr(pieces, field), getattr(whole, field))

@@ -34,7 +34,7 @@ def test_a_codabench_bundle_is_version_2_with_one_task_per_phase_and_sequential_
     config = bundle_config(build(competition, tmp_path / "b.zip", platform="codabench").path)
     assert config["version"] == 2
     assert config["image"] == "logo.png" and config["terms"] == "terms.html"
-    assert config["docker_image"] == competition.docker_image
+    assert config["docker_image"] == competition.config.docker_image
     assert [page["title"] for page in config["pages"]] == ["Overview", "Evaluation", "Terms", "Data"]
     assert [(t["index"], t["reference_data"]) for t in config["tasks"]] == [(0, "reference_data_1.zip"),
                                                                             (1, "reference_data_2.zip")]
@@ -238,9 +238,9 @@ def test_a_ranking_rule_in_a_phase_is_an_error_at_its_line(tmp_path):
 
 
 # check: Codabench's limits and what it fails to check, on bundles made by hand from ours.
-def hand_made(tmp_path: Path, change) -> Path:
-    """Our action Codabench bundle with its competition.yaml changed by ``change(config)``."""
-    bundle = build(load_competition("action"), tmp_path / "ours.zip").path
+def hand_made(tmp_path: Path, change, platform: str = "codabench") -> Path:
+    """Our action bundle for ``platform`` with its competition.yaml changed by ``change(config)``."""
+    bundle = build(load_competition("action"), tmp_path / "ours.zip", platform=platform).path
     with zipfile.ZipFile(bundle) as archive:
         files = {name: archive.read(name) for name in archive.namelist()}
     config = yaml.safe_load(files["competition.yaml"])
@@ -256,6 +256,21 @@ def test_a_hand_made_bundle_whose_phase_ends_before_it_starts_fails_check_with_o
     assert check_bundle(hand_made(tmp_path, backwards), leaks=False) == [
         "phases[1].end: 2027-05-01 00:00:00 is not after its start 2027-05-15 00:00:00 (Codabench accepts such a "
         "phase, which can never take a submission)"]
+
+
+@pytest.mark.parametrize("platform, key", [("codabench", "phases[1].end"), ("codalab", "end_date")])
+@pytest.mark.parametrize("written", [dt.date(2027, 6, 15), "2027-06-15"], ids=["unquoted", "quoted"])
+def test_a_hand_made_bundle_ending_on_a_date_alone_fails_check_since_that_day_would_be_lost(tmp_path, platform, key,
+                                                                                            written):
+    def date_alone(config):
+        if platform == "codabench":
+            config["phases"][1]["end"] = written
+        else:
+            config["end_date"] = written
+
+    assert check_bundle(hand_made(tmp_path, date_alone, platform), leaks=False) == [
+        f'{key}: a date alone: the platform stores 00:00 UTC, the start of that day; write "2027-06-15 23:59:59" to '
+        f"include it"]
 
 
 def test_a_hand_made_bundle_with_a_37_character_column_key_fails_check_with_one_line(tmp_path):
@@ -288,6 +303,16 @@ def test_check_enforces_codabench_limits_rules_and_how_it_reads_times(tmp_path):
         "leaderboards[0].submission_rule: 'Force Last' is not one of Add, Add_And_Delete, Add_And_Delete_Multiple, "
         "Force_Last, Force_Latest_Multiple, Force_Best",
         "leaderboards[0].columns[1].title: 37 characters, Codabench accepts at most 36"]
+
+
+def test_a_chosen_submission_on_a_hidden_codalab_leaderboard_is_said_at_build_since_codalab_ranks_the_last(tmp_path):
+    folder = copy_competition(tmp_path)
+    edit(folder, "hide_leaderboard: false", "hide_leaderboard: true")
+    assert not [note for note in codalab.unsupported(load_competition("action", folder)) if note.startswith("ranking")]
+    edit(folder, "ranking: last", "ranking: choose")
+    (note,) = [note for note in codalab.unsupported(load_competition("action", folder)) if note.startswith("ranking")]
+    assert "each participant's last one counts, not the one they choose" in note
+    assert not [note for note in codabench.unsupported(load_competition("action", folder)) if note.startswith("ranking")]
 
 
 # Codabench features from the YAML, and what a platform cannot carry said at build time.

@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import json
 import shutil
 from collections import Counter
+from pathlib import Path
+from typing import List
 
 import pytest
 
@@ -73,7 +76,8 @@ def test_segmentation_2020_membership_and_test_names_are_exact(lists_2020, tmp_p
 
 @pytest.fixture(scope="module")
 def action_2020(lists_2020, tmp_path_factory):
-    """(the 2020 lists, UCF-101's testlist01 as faked, the output of --splits vipriors-2020 on a fake UCF-101)."""
+    """(the 2020 lists, UCF-101's testlist01 as faked, the output of --splits vipriors-2020 on a fake UCF-101, that
+    fake UCF-101), built without --seed: a secret one is drawn."""
     folder = lists_2020 / "action-recognition"
     names = {int(n): name for n, name in (line.split() for line in (folder / "mod-ucf101-classInd.txt").read_text().splitlines())}
     per_class: Counter = Counter()
@@ -93,12 +97,25 @@ def action_2020(lists_2020, tmp_path_factory):
     printed = io.StringIO()
     with contextlib.redirect_stdout(printed):
         assert main(["data", "action", "--source", str(source), "--out", str(root / "out"), "--splits", "vipriors-2020"]) == 0
-    assert "note: the 2020 test names are kept, but the test clips are assigned to them in a seeded shuffle" in printed.getvalue()
-    return folder, test, root / "out"
+    said = printed.getvalue()
+    assert "note: the 2020 test names are kept, but the test clips are assigned to them in a shuffle keyed by the secret" in said
+    assert "note: no --seed: a secret one was drawn and recorded in private/seed.txt" in said
+    return folder, test, root / "out", source
+
+
+def _test_order(out: Path) -> List[str]:
+    """The source clip behind each test name, in the order of the names."""
+    return [row.split(",")[1] for row in (out / "private" / "test_mapping.csv").read_text().splitlines()[1:]]
+
+
+def _planned_test_order(source: Path, seed: int) -> List[str]:
+    plan = builders()["action"].plan(source, Selection("vipriors-2020", seed))
+    return [f"UCF-101/{item.source.relative_to(source / 'UCF-101').as_posix()}"
+            for item in plan.items if item.dest.startswith("public/test/") and item.source is not None]
 
 
 def test_action_2020_lists_are_reproduced_clip_for_clip_with_the_test_clips_shuffled(action_2020):
-    folder, test, out = action_2020
+    folder, test, out, _ = action_2020
     for ours, theirs in (("train", "train"), ("val", "validation"), ("test", "test")):
         assert (out / "public" / f"{ours}.txt").read_text() == (folder / f"mod-ucf101-{theirs}.txt").read_text()
     mapping = dict(row.split(",") for row in (out / "private" / "test_mapping.csv").read_text().splitlines()[1:])
@@ -108,8 +125,32 @@ def test_action_2020_lists_are_reproduced_clip_for_clip_with_the_test_clips_shuf
     assert len((out / "reference" / "test" / "labels.txt").read_text().splitlines()) == 3783
 
 
+def test_the_2020_action_test_order_is_keyed_by_the_recorded_secret_seed_and_not_by_public_text(action_2020):
+    _, test, out, source = action_2020
+    seed = int((out / "private" / "seed.txt").read_text())
+    built = _test_order(out)
+    assert _planned_test_order(source, seed) == built  # the recorded seed, and only it, gives the order back
+    another = _planned_test_order(source, seed + 1)
+    assert sorted(another) == sorted(built) and sum(a == b for a, b in zip(another, built)) < 50  # of 3 783
+    public_key = sorted(test, key=lambda clip: hashlib.sha256(f"None:vipriors-2020 test order:{clip}".encode()).digest())
+    assert sum(f"UCF-101/{clip}" == b for clip, b in zip(public_key, built)) < 50  # the key of the last commit
+    assert not [p for p in (out / "public").glob("*.txt") if str(seed).encode() in p.read_bytes()]
+
+
+def test_a_second_2020_action_run_with_the_recorded_seed_changes_nothing_and_another_seed_is_refused(action_2020, capsys):
+    _, _, out, source = action_2020
+    seed = (out / "private" / "seed.txt").read_text().strip()
+    before = {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()}
+    command = ["data", "action", "--source", str(source), "--out", str(out), "--splits", "vipriors-2020"]
+    assert main(command) == 0 and main(command + ["--seed", seed]) == 0
+    assert capsys.readouterr().out.count(" 0 linked, 0 copied, 0 written, ") == 2
+    assert main(command + ["--seed", str(int(seed) + 1)]) == 1
+    assert "holds another build (a different seed)" in capsys.readouterr().err
+    assert {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(out.rglob("*")) if p.is_file()} == before
+
+
 def test_the_2020_action_test_order_leak_is_found_when_built_the_old_way_and_not_in_the_new_build(action_2020, tmp_path):
-    _, test, out = action_2020
+    _, test, out, _ = action_2020
     old = tmp_path / "old-way"
     shutil.copytree(out / "reference" / "test", old)
     classes = (out / "public" / "classInd.txt").read_text().splitlines()

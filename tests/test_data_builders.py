@@ -159,11 +159,34 @@ def test_a_folder_it_did_not_make_or_made_for_another_build_is_refused(tmp_path)
     selection = Selection(seed=1)
     with pytest.raises(DataError, match="not empty and was not made by 'bundler data'"):
         build(builders()["action"], source, foreign, selection)
-    with pytest.raises(DataError, match="holds another build \\(seed: 1 there, 2 now\\)"):
+    with pytest.raises(DataError, match="holds another build \\(a different seed\\)"):
         build(builders()["action"], source, out, Selection(seed=2))
     with pytest.raises(DataError, match="overlaps --source"):
         build(builders()["action"], source, source / "out", selection)
     assert (foreign / "notes.txt").read_text() == "mine" and json.loads((out / MARKER).read_text())["seed"] == 1
+
+
+def test_without_a_seed_a_secret_one_is_drawn_recorded_in_private_only_and_reused_by_a_second_run(tmp_path, capsys):
+    source = fake.small_ucf101(tmp_path / "source")
+    first, other = tmp_path / "first", tmp_path / "other"
+    assert main(["data", "action", "--source", str(source), "--out", str(first)]) == 0
+    printed = capsys.readouterr().out
+    seed = (first / "private" / "seed.txt").read_text().strip()
+    assert "note: no --seed: a secret one was drawn and recorded in private/seed.txt" in printed and seed not in printed
+    assert not [p for p in (first / "public").rglob("*") if p.is_file() and seed.encode() in p.read_bytes()]
+    before = tree(first)
+    assert main(["data", "action", "--source", str(source), "--out", str(first)]) == 0
+    assert main(["data", "action", "--source", str(source), "--out", str(first), "--seed", seed]) == 0
+    assert tree(first) == before and capsys.readouterr().out.count("0 linked, 0 copied, 0 written") == 2
+    assert main(["data", "action", "--source", str(source), "--out", str(first), "--seed", "1"]) == 1
+    assert "holds another build (a different seed)" in capsys.readouterr().err and tree(first) == before
+    (first / "private" / "seed.txt").unlink()  # as if the first run had been interrupted: the marker holds the seed
+    assert main(["data", "action", "--source", str(source), "--out", str(first)]) == 0
+    assert (first / "private" / "seed.txt").read_text().strip() == seed and "no --seed" not in capsys.readouterr().out
+    assert main(["data", "action", "--source", str(source), "--out", str(other)]) == 0
+    assert (other / "private" / "seed.txt").read_text().strip() != seed
+    mapping = "private/test_mapping.csv"  # 12 test clips: the same order by chance once in 12! runs
+    assert (other / mapping).read_bytes() != (first / mapping).read_bytes()
 
 
 def test_an_edited_output_file_stops_the_run_and_is_kept(tmp_path):

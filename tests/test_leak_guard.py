@@ -24,6 +24,7 @@ from PIL import Image
 from bundler.bundles.build import build
 from bundler.bundles.fingerprints import chance_level, found_in
 from bundler.bundles.order import ALPHA, name_order, order_leak, tail_threshold
+from bundler.bundles.references import LABEL_FREE, PUBLIC_INFO, publicly_labelled
 from bundler.bundles.zips import folder_files, zip_bytes
 from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
@@ -178,17 +179,15 @@ def test_a_ranking_phase_that_scores_the_public_val_labels_is_a_config_error_and
         files = {member: archive.read(member) for member in archive.namelist()}
     files["reference_data_2.zip"] = files["reference_data_1.zip"]
     problems = check_bundle(write_zip(tmp_path / "hand.zip", files))
-    assert any(p.startswith("the last phase, which ranks the competition, scores reference_data_2.zip, whose labels "
-                            "participants hold (its reference.json says it is public)") for p in problems), problems
+    assert f"phase 2 (Test) scores reference_data_2.zip, {publicly_labelled(PUBLIC_INFO)}; build the bundle with the " \
+           "labelled reference/test of a 'bundler data' folder" in problems, problems
     config = yaml.safe_load(files["competition.yaml"])
     assert config["phases"][2]["reference_data"] == "reference_data_2.zip"
 
 
 @pytest.mark.parametrize("folder, said", [
-    ("public/references/test", 'would score a label-free reference (its reference.json says "labels": false), so every '
-                               'submission would fail'),
-    ("reference/val", 'ranks the competition, but participants download these labels (its reference.json says "public": '
-                      'true)'),
+    ("public/references/test", f"would score {LABEL_FREE}"),
+    ("reference/val", f"would score {publicly_labelled(PUBLIC_INFO)}"),
 ])
 def test_build_refuses_a_ranking_phase_reference_without_hidden_labels_naming_the_phase_and_the_folder_meant(
         tmp_path, capsys, folder, said):
@@ -209,10 +208,8 @@ def test_check_refuses_a_phase_that_scores_a_label_free_reference_naming_the_pha
         files = {member: archive.read(member) for member in archive.namelist()}
     files["reference_data_2.zip"] = zip_bytes(folder_files(data / "public" / "references" / "test"))
     hand = write_zip(tmp_path / "hand.zip", files)
-    expected = [
-        'phase 2 (Test) scores reference_data_2.zip, a label-free reference (its reference.json says "labels": false): '
-        "every submission would fail; build the bundle with the labelled reference/test of a 'bundler data' folder, not "
-        "public/references/test"]
+    expected = [f"phase 2 (Test) scores reference_data_2.zip, {LABEL_FREE}; build the bundle with the labelled "
+                "reference/test of a 'bundler data' folder"]
     assert check_bundle(hand) == expected
     assert check_bundle(hand, leaks=False) == expected  # not a leak search: it runs without the guard too
 

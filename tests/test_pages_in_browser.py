@@ -10,6 +10,8 @@ Chromium is a failure, since ``.ci/run`` installs it.
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Dict, List, Optional
 
 import numpy as np
 import pytest
@@ -94,18 +96,29 @@ def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path)
         assert f"{moment.text}\t{what}" in visit.text
 
 
-def test_the_results_page_renders_every_entry_with_its_interval_and_the_invalid_ones(browser, tmp_path):
+LABELS = [i % 10 for i in range(100)]
+
+
+def classification_results(tmp_path: Path, entrants: Dict[str, Optional[List[int]]], output: Path, resamples: int):
+    """``bundler results`` of the classification Test phase on a 100-image reference of LABELS, into ``output``;
+    ``entrants`` maps a name to its predicted labels (None: a file that is no submission)."""
     from bundler.results.command import publish
     from tests.test_results import classification_reference, csv_submission
 
-    labels = [i % 10 for i in range(100)]
-    reference = classification_reference(tmp_path / "ref", labels)
+    reference = classification_reference(tmp_path / "ref", LABELS)
     folder = tmp_path / "subs"
     folder.mkdir()
-    csv_submission(folder / "first.zip", labels)
-    csv_submission(folder / "second.zip", [0] * 100)
-    write_zip(folder / "<img src=x onerror=alert(1)>.zip", {"p.csv": "nonsense"})
-    published = publish(load_competition("classification"), folder, reference, "Test", tmp_path / "out", 50, 0, 1)
+    for name, predicted in entrants.items():
+        if predicted is None:
+            write_zip(folder / f"{name}.zip", {"p.csv": "nonsense"})
+        else:
+            csv_submission(folder / f"{name}.zip", predicted)
+    return publish(load_competition("classification"), folder, reference, "Test", output, resamples, 0, 1)
+
+
+def test_the_results_page_renders_every_entry_with_its_interval_and_the_invalid_ones(browser, tmp_path):
+    published = classification_results(tmp_path, {"first": LABELS, "second": [0] * 100,
+                                                  "<img src=x onerror=alert(1)>": None}, tmp_path / "out", 50)
     with serve(tmp_path / "out") as url:
         visit = browser.visit(url + "results.html", tmp_path / "results.png")
     # an interval per ranked entry, the shared axis, the blob plot and the significance map
@@ -142,16 +155,7 @@ def test_the_results_page_of_a_twelve_column_challenge_fits_1280_px_with_its_fig
 
 
 def test_the_event_page_of_a_rehearsal_says_so_above_its_rankings_and_links_codabench(browser, tmp_path):
-    from bundler.results.command import publish
-    from tests.test_results import classification_reference, csv_submission
-
-    labels = [i % 10 for i in range(100)]
-    reference = classification_reference(tmp_path / "ref", labels)
-    folder = tmp_path / "subs"
-    folder.mkdir()
-    csv_submission(folder / "perfect.zip", labels)
-    csv_submission(folder / "constant.zip", [0] * 100)
-    publish(load_competition("classification"), folder, reference, "Test", tmp_path / "results", 20, 0, 1)
+    classification_results(tmp_path, {"perfect": LABELS, "constant": [0] * 100}, tmp_path / "results", 20)
     event = load_event()
     event.competitions[0].config.platform_id = 4242
     index, _ = write_site(event, tmp_path / "site", {"classification": tmp_path / "results"}, rehearsal=True)

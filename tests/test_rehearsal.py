@@ -19,6 +19,7 @@ import pytest
 
 from bundler.bundles.zips import zip_bytes
 from bundler.cli import main
+from bundler.config import competition as competition_config
 from bundler.config.competition import COMPETITIONS, competition_names
 from bundler.rehearsal import run
 from bundler.rehearsal.avi import mjpeg_avi
@@ -130,6 +131,7 @@ def test_a_failing_step_is_reported_and_the_steps_that_do_not_need_it_still_run(
     assert "extra data: needs extra generated source, which failed" in result.out
     assert "note: the baselines are skipped (torch not installed" in result.out
     assert "extra baseline train and 2 more steps: torch not installed" in result.out
+    assert competition_config.COMPETITIONS == COMPETITIONS  # --competitions held for the command alone
 
 
 def test_a_folder_the_rehearsal_did_not_make_is_refused_and_its_own_is_replaced(extra, tmp_path):

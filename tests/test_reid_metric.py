@@ -118,6 +118,16 @@ def test_junk_is_left_out_and_a_query_without_a_valid_match_is_a_reference_error
         ReidMetric([1], [1, 2], query_cameras=[0], gallery_cameras=[0, 0])
 
 
+@pytest.mark.parametrize("query_cameras, gallery_cameras, message", [
+    ([0], [1, 1], r"gallery cameras and labels differ in number \(2 and 3\)"),
+    ([0, 0], [1, 1, 1], r"query cameras and labels differ in number \(2 and 1\)"),
+    ([0], [1, 1, 1, 1], r"gallery cameras and labels differ in number \(4 and 3\)"),
+])
+def test_cameras_not_one_per_label_are_a_reference_error(query_cameras, gallery_cameras, message):
+    with pytest.raises(ReferenceDataError, match=message):
+        ReidMetric([1], [1, 2, 1], query_cameras=query_cameras, gallery_cameras=gallery_cameras)
+
+
 def test_a_query_never_updated_counts_as_zero():
     metric = ReidMetric([1, 2], [1, 2])
     metric.update(0, [0.0, 1.0])
@@ -215,6 +225,7 @@ CSV_ERRORS: Dict[str, Tuple[bytes, str]] = {
     "infinite": (edit(2, b"   3.00000", b"-inf"), "line 2, column 5: distance '-inf' is infinite"),
     "overflow": (edit(2, b"   0.50000", b"1e999"), "line 2, column 2: distance '1e999' is infinite"),
     "underscore": (edit(2, b"   1.25000", b"1_25"), "line 2, column 3: distance '1_25' is not a decimal number"),
+    "vertical tab": (edit(2, b"   1.25000", b"1.25\x0b"), r"line 2, column 3: distance '1.25\x0b' is not a decimal"),
 }
 
 
@@ -224,6 +235,18 @@ def test_each_csv_error_names_its_line_and_column(case):
     with pytest.raises(SubmissionError) as error:
         read(data)
     assert message in str(error.value) and "\n" not in str(error.value)
+
+
+def test_a_form_feed_before_a_query_id_is_tolerated_like_a_space():
+    text = b"0,1,2\n\x0c7,1.0,2.0\n"
+    np.testing.assert_array_equal(read_distance_matrix(io.BytesIO(text), "d.csv", [7], [1, 2]), [[1.0, 2.0]])
+
+
+@pytest.mark.parametrize("name", ["d.npz.gz", "d.gz", "d.txt", "d"])
+def test_a_file_named_neither_csv_csv_gz_nor_npz_is_refused_by_its_name(name):
+    with pytest.raises(SubmissionError) as error:
+        read(gzip.compress(csv_text(), mtime=0), name)
+    assert str(error.value) == f"{name}: not a distance matrix; name it with one of .csv, .csv.gz, .npz"
 
 
 def test_a_line_over_the_limit_and_a_gzip_over_the_byte_limit_are_refused():

@@ -21,7 +21,7 @@ from sklearn.metrics import accuracy_score
 from bundler.cli import main
 from bundler.config.competition import ConfigError, load_competition
 from bundler.results.command import publish
-from bundler.results.entries import read_entries
+from bundler.results.entries import EntriesError, read_entries, read_leaderboard
 from bundler.results.ranking import interval
 from scoring.resampling import resample_draws
 from tests.coco_cases import generate, pycocotools_stats
@@ -342,7 +342,7 @@ def test_after_the_close_the_event_page_says_so_and_links_the_finished_competiti
 def test_undefined_averages_read_n_a_in_every_view_which_says_why_once(tmp_path):
     from bundler.config.event import load_event
     from bundler.pages.site import write_site
-    from bundler.results.outputs import WHY_UNDEFINED
+    from scoring.report import WHY_UNDEFINED
 
     images = [{"id": i, "width": 100, "height": 100, "file_name": f"{i}.jpg"} for i in range(1, 7)]
     boxes = [{"id": i, "image_id": i, "category_id": 1, "bbox": [10.0, 10.0, 10.0 + i, 10.0], "area": 10.0 * (10 + i),
@@ -463,3 +463,34 @@ def test_a_damaged_or_foreign_leaderboard_is_one_error_naming_the_file(cls_case,
     with pytest.raises(ConfigError) as exc:
         publish(competition, folder, reference, "Test", tmp_path / "out", B, 0, 1, tmp_path / "Results - Test(7).csv")
     assert "--leaderboard goes with Codabench's bulk_submissions.zip" in exc.value.problems[0]
+
+
+def test_a_participant_cannot_pose_as_another_entrant_through_the_file_name_of_a_submission(tmp_path):
+    posing = "12_alice_PhaseId7_2026-05-01_10-20_x_PhaseId7_2026-05-01_10-20_sub.zip"  # alice's own file name x_PhaseId7...
+    bulk = codalab_export(tmp_path / "bulk.zip", {posing: b"a", "13_alice_PhaseId7_2026-05-02_10-20_b.zip": b"b"})
+    with pytest.raises(EntriesError, match=r"several submissions of one participant \(alice: 12, 13\)"):
+        read_entries(bulk, tmp_path / "work", 1 << 20)
+
+
+def test_a_single_leaderboard_csv_of_another_phase_is_refused_and_a_phase_name_may_hold_a_dash(tmp_path):
+    columns = load_competition("classification").challenge.columns
+    other = tmp_path / "Results - Development(6).csv"
+    other.write_text(codabench_leaderboard({"alice-101": {}}))
+    with pytest.raises(EntriesError, match=r"the leaderboard of phase 'Development', not of phase 'Test'"):
+        read_leaderboard(other, "Test", columns)
+    dashed = tmp_path / "Results - Final - test(7).csv"
+    dashed.write_text(codabench_leaderboard({"alice-101": {}}))
+    assert read_leaderboard(dashed, "Final - test", columns).phase_id == "7"
+    both = codalab_export(tmp_path / "all.zip", {dashed.name: dashed.read_bytes(), other.name: other.read_bytes()})
+    assert read_leaderboard(both, "Final - test", columns).phase_id == "7"
+    again = tmp_path / "Results - Test(7) (1).csv"  # a browser's name for a second download of the same file
+    again.write_text(codabench_leaderboard({"alice-101": {}}))
+    assert read_leaderboard(again, "Test", columns).phase_id == "7"
+
+
+def test_a_leaderboard_naming_one_submission_twice_is_refused_naming_the_row(tmp_path):
+    board = tmp_path / "Results - Test(7).csv"
+    board.write_text(codabench_leaderboard({"alice-101": {"Top-1 accuracy": "0.5"}, "bob-102": {},
+                                            "mallory-101": {"Top-1 accuracy": "0.9"}}))
+    with pytest.raises(EntriesError, match=r"row 4 \(mallory-101\) repeats submission 101"):
+        read_leaderboard(board, "Test", load_competition("classification").challenge.columns)

@@ -111,6 +111,7 @@ def test_runs_of_a_mask_are_its_pixel_intervals_and_extent_its_box():
     ({"size": [2, 2], "counts": [1.0, 3]}, "counts must be a string or a list of integers"),
     ({"size": [2, 2]}, "counts must be a string or a list of integers"),
     ({"size": [2, -2], "counts": "4"}, "size must be [height, width], two integers from 0 to 2**31 - 1, not [2, -2]"),
+    ({"size": [1 << 30, 1 << 30], "counts": [0, 1 << 60]}, "is 1152921504606846976 pixels; a mask has fewer than 2**59"),
     ({"size": "2x2", "counts": "4"}, "size must be [height, width]"),
     ("4", "size must be [height, width]"),
 ])
@@ -120,6 +121,41 @@ def test_a_malformed_rle_names_its_position_and_what_is_wrong(item, message):
         rle.read([good, good, item, good])
     assert raised.value.index == 2
     assert message in str(raised.value)
+
+
+def test_the_first_mask_too_large_is_named_even_when_a_larger_one_follows():
+    first, larger = ({"size": [1 << 30, 1 << 29], "counts": [0, 1 << 59]}, {"size": [1 << 30, 1 << 30], "counts": [0, 1 << 60]})
+    with pytest.raises(rle.RleError) as raised:
+        rle.read([rle.encode(np.ones((2, 2), np.uint8)), first, larger])
+    assert raised.value.index == 1
+
+
+def test_the_largest_counts_a_mask_may_hold_compress_to_twelve_characters_and_read_back():
+    size = [1 << 29, (1 << 30) - 1]  # the most pixels below 2**59 for this height: some count takes 12 characters
+    pixels = size[0] * size[1]
+    for counts in ([0, pixels], [pixels], [pixels - 1, 1], [1, pixels - 3, 1, 1]):  # the last: a difference of -2**59 + 5
+        ours = rle.compress({"size": size, "counts": counts})
+        assert len(ours["counts"]) >= rle.MAX_CHARACTERS
+        assert rle._compressed([ours["counts"]], pixels)[0].tolist() == counts
+        assert rle.area([ours]).tolist() == [sum(counts[1::2])]
+
+
+def test_so_many_huge_masks_that_their_runs_cannot_be_indexed_are_refused_at_the_largest():
+    huge = {"size": [1 << 29, 1 << 29], "counts": [1 << 58]}
+    small = rle.encode(np.ones((2, 2), np.uint8))
+    assert rle.area([small, huge, huge]).tolist() == [4, 0, 0]
+    with pytest.raises(rle.RleError) as raised:
+        rle.iou([small] * 3 + [huge] * 16, [huge], [False])
+    assert raised.value.index == 3
+    assert "is 288230376151711744 pixels; 19 masks of this size are too many for one batch" in str(raised.value)
+
+
+def test_an_already_compressed_rle_compresses_to_itself_as_text():
+    ours = rle.encode(np.eye(5, dtype=np.uint8))
+    assert rle.compress(ours) == ours
+    assert rle.compress({**ours, "counts": ours["counts"].encode()}) == ours
+    with pytest.raises(rle.RleError, match="counts sum to"):
+        rle.compress({**ours, "size": [5, 6]})
 
 
 @given(st.lists(st.integers(1, 1 << 40), min_size=1, max_size=30))

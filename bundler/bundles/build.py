@@ -24,11 +24,11 @@ from bundler.config.competition import Competition, build_folder
 from bundler.data.engine import manifest_counts
 from bundler.pages.render import render_pages
 from bundler.platforms import codabench, codalab
-from bundler.platforms.facts import oversized
+from bundler.platforms.facts import DEFAULT_PLATFORM, oversized
 
 DEMO_WARNING = ("no reference data given, the bundle holds DEMO data and its scores are meaningless. Build it with "
                 "--data DIR (a 'bundler data' folder), or --reference PHASE=DIR, for a real competition.")
-PLATFORMS = {"codabench": codabench, "codalab": codalab}  # the first is the default
+PLATFORMS = {"codabench": codabench, "codalab": codalab}  # the bundle writers, by the keys of SERVERS
 
 
 @dataclass
@@ -53,7 +53,7 @@ def default_output(name: str, platform: str) -> Path:
 
 
 def build(competition: Competition, output: Path, overrides: Optional[Dict[str, Path]] = None,
-          platform: str = "codabench", data: Optional[Path] = None) -> Built:
+          platform: str = DEFAULT_PLATFORM, data: Optional[Path] = None) -> Built:
     """Write the bundle of ``competition`` for ``platform`` to ``output``; nothing is written if anything fails.
 
     Each phase's reference comes from ``overrides`` (--reference), else ``data`` (a ``bundler data`` folder),

@@ -34,6 +34,7 @@ from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
 from bundler.bundles.fingerprints import chance_level, found_in
 from bundler.bundles.order import ALPHA, order_leak
+from bundler.bundles.references import PUBLIC_INFO, labelled, publicly_labelled, unfit
 from bundler.bundles.zips import write_folder
 from bundler.platforms.facts import is_codabench, named_members
 from scoring.challenge import PAIRS, REFERENCE_INFO, Challenge, HiddenFacts, has_labels, load_reference, read_reference_info
@@ -109,7 +110,7 @@ def _references(secret: Dict[str, bytes], members: List[str], scratch: Path) -> 
             challenge, data, info = loaded
             public = info.get("public") is True
             found.append(Reference(member, files, challenge, data, challenge.hidden_facts(data),
-                                   "its reference.json says it is public" if public else "", public))
+                                   PUBLIC_INFO if public else "", public))
     return found
 
 
@@ -161,33 +162,32 @@ def _secret_files(archive: zipfile.ZipFile, members: Set[str]) -> Dict[str, byte
     return secret
 
 
+def _reference_info(archive: zipfile.ZipFile, member: str) -> Dict[str, Any]:
+    """The reference.json of a reference member (a zip or a folder of the bundle); {} where it is missing or unreadable
+    (the platform's own checks and the leak guard report those)."""
+    try:
+        if member in archive.namelist() and not member.endswith("/"):
+            with zipfile.ZipFile(io.BytesIO(archive.read(member))) as inner:
+                data = inner.read(REFERENCE_INFO)
+        else:
+            data = archive.read(f"{member.rstrip('/')}/{REFERENCE_INFO}")
+        info = json.loads(data)
+    except (KeyError, ValueError, *ZIP_ERRORS):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 def phase_reference_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]:
-    """Phases whose reference cannot rank as meant, read from each reference.json alone (``check`` always runs it):
-    a label-free reference (no submission could be scored), or public val labels in the last phase."""
-    secret = _secret_files(archive, named_members(config, "reference_data"))
+    """Phases that cannot score their reference as meant (:func:`unfit`), read from each reference.json alone: ``check``
+    runs it with or without the leak guard."""
     phases = _phase_references(config)
     problems = []
     for number, (name, member) in enumerate(phases, 1):
-        info = _info(_inside(secret, member)) if member else {}
-        split = "test" if number == len(phases) else "val"
-        if not has_labels(info):
-            problems.append(f"phase {number} ({name}) scores {member}, a label-free reference (its reference.json says "
-                            f"\"labels\": false): every submission would fail; build the bundle with the labelled "
-                            f"reference/{split} of a 'bundler data' folder, not public/references/{split}")
-        elif number == len(phases) and info.get("public") is True:
-            problems.append(f"the last phase, which ranks the competition, scores {member}, whose labels participants "
-                            f"hold (its reference.json says it is public): score hidden test labels in the last phase "
-                            f"(val may only be a development phase)")
+        reason = unfit(_reference_info(archive, member), number == len(phases)) if member else None
+        if reason:
+            split = "test" if number == len(phases) else "val"
+            problems.append(f"phase {number} ({name}) scores {member}, {reason}; build the bundle with {labelled(split)}")
     return problems
-
-
-def _info(files: Dict[str, bytes]) -> Dict[str, Any]:
-    """A reference's reference.json, or {} where it is missing or unreadable (the leak guard then skips it)."""
-    try:
-        info = json.loads(files.get(REFERENCE_INFO, b"{}"))
-    except ValueError:
-        return {}
-    return info if isinstance(info, dict) else {}
 
 
 def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]:
@@ -209,12 +209,10 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
                 if not reference.public and facts.kind == reference.hidden.kind and reference.hidden.facts <= facts.facts:
                     reference.public = f"{where} in the bundle holds all its labels"
         phases = _phase_references(config)
-        ranking = phases[-1][1] if phases else None
-        for reference in references:
-            if reference.public and not reference.info_public and reference.member == ranking:
-                problems.append(f"the last phase, which ranks the competition, scores {reference.member}, whose labels "
-                                f"participants hold ({reference.public}): score hidden test labels in the last phase "
-                                f"(val may only be a development phase)")
+        for reference in references:  # public by its reference.json: phase_reference_problems says so
+            if reference.public and not reference.info_public and phases and reference.member == phases[-1][1]:
+                problems.append(f"phase {len(phases)} ({phases[-1][0]}) scores {reference.member}, "
+                                f"{publicly_labelled(reference.public)}")
         hidden = [reference for reference in references if not reference.public]
         explained = [facts for _, facts in published]
         problems += _copies(public, hidden)

@@ -30,24 +30,46 @@ def _meant(folder: Path, split: str) -> str:
         return str(folder.parents[2] / "reference" / split)
     if folder.parent.name == "reference":
         return str(folder.parent / split)
+    return labelled(split)
+
+
+def labelled(split: str) -> str:
+    """The reference a phase of ``split`` should score, wherever it lives."""
     return f"the labelled reference/{split} of a 'bundler data' folder"
 
 
+LABEL_FREE = 'a label-free reference (its reference.json says "labels": false): every submission would fail'
+PUBLIC_INFO = 'its reference.json says "public": true'
+
+
+def publicly_labelled(why: str) -> str:
+    """Why a phase that ranks the competition cannot score a reference whose labels participants hold (``why``)."""
+    return (f"labels participants hold ({why}), but the phase ranks the competition: rank on hidden test labels (val "
+            f"may only be a development phase)")
+
+
+def unfit(info: Dict[str, Any], ranks: bool) -> Optional[str]:
+    """Why a phase cannot score a reference with this reference.json: it holds no labels, or the phase ranks the
+    competition (``ranks``) and participants hold the labels; None if it can. ``build``, ``check`` and ``results`` say
+    it each about what they hold: a folder, a bundle member."""
+    if not has_labels(info):
+        return LABEL_FREE
+    if ranks and info.get("public") is True:
+        return publicly_labelled(PUBLIC_INFO)
+    return None
+
+
 def scoring_problem(folder: Path, number: int, phase: Any, ranks: bool) -> Optional[str]:
-    """Why phase ``number`` cannot score ``folder``, a reference of its task: it holds no labels, or the phase ranks
-    the competition (``ranks``) and participants hold the labels; None if it can."""
+    """Why phase ``number`` cannot score ``folder``, a reference of its task (see :func:`unfit`), with the folder
+    that was meant; None if it can."""
     try:
-        info = read_reference_info(folder)
+        reason = unfit(read_reference_info(folder), ranks)
     except ReferenceDataError as exc:
         return str(exc)
-    if not has_labels(info):
-        split = phase.split or ("test" if ranks else "val")
-        return (f"phase {number} ({phase.name}) would score a label-free reference (its reference.json says "
-                f"\"labels\": false), so every submission would fail; meant: {_meant(folder, split)}")
-    if ranks and info.get("public") is True:
-        return (f"phase {number} ({phase.name}) ranks the competition, but participants download these labels (its "
-                f"reference.json says \"public\": true); meant: the hidden {_meant(folder, 'test')}")
-    return None
+    if reason is None:
+        return None
+    split = "test" if ranks else phase.split or "val"
+    return f"phase {number} ({phase.name}) would score {reason}; meant: {_meant(folder, split)}"
 
 
 def _overridden(competition: Competition, overrides: Dict[str, Path]) -> Tuple[Dict[int, Tuple[str, Path]], List[str]]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 from bundler.config import schema as s
 from bundler.config.schema import ConfigError
@@ -40,6 +40,19 @@ def use_competitions(folder: Path) -> None:
     """Work on the competitions of ``folder`` (the ``--competitions`` option)."""
     global COMPETITIONS
     COMPETITIONS = folder.expanduser().resolve()
+
+
+@contextlib.contextmanager
+def working_on(folder: Optional[Path]) -> Iterator[None]:
+    """Work on the competitions of ``folder`` (None: the current ones) for the duration, then on the previous ones
+    again: a command run in-process leaves nothing behind."""
+    previous = COMPETITIONS
+    if folder is not None:
+        use_competitions(folder)
+    try:
+        yield
+    finally:
+        use_competitions(previous)
 
 
 def build_folder() -> Path:
@@ -152,10 +165,6 @@ class Competition:
     challenge: Challenge
 
     @property
-    def docker_image(self) -> str:
-        return self.config.docker_image
-
-    @property
     def data_url(self) -> Optional[str]:
         """The address the pages give for the data, if the public data is linked rather than attached."""
         return self.config.public_data if isinstance(self.config.public_data, str) else None
@@ -176,10 +185,6 @@ class Competition:
             return choose_phase(wanted, [(number, phase.name) for number, phase in enumerate(self.config.phases, 1)])
         except UnknownPhase as exc:
             raise ConfigError([f"{self.name}: {exc}"]) from None
-
-    def phase_ends(self) -> List[Optional[dt.datetime]]:
-        """Each phase's end as an instant (see resolve_ends); None for a last phase that never closes."""
-        return [phase.end.when if phase.end is not None else None for phase in self.config.phases]
 
 
 def resolve_ends(config: s.Values) -> None:

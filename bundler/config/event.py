@@ -15,7 +15,7 @@ from bundler.config import competition as competition_config
 from bundler.config import schema as s
 from bundler.config.competition import Competition, ConfigError, competition_names, load_competition
 from bundler.config.yaml_lines import Document, Where
-from bundler.platforms.facts import SERVERS, Server
+from bundler.platforms.facts import DEFAULT_PLATFORM, SERVERS, Server
 
 EVENT = "event.yaml"  # in the competitions folder
 EVENT_FILE = competition_config.COMPETITIONS / EVENT  # the default one, where the command starts
@@ -24,7 +24,6 @@ RELATIONS = {
     "during": "while the challenges are open",
     "after-close": "after the challenges close",
 }
-
 
 
 class CompetitionName(s.Option):
@@ -57,7 +56,7 @@ SCHEMA = {
                                                   "alone: 23:59:59 UTC, as end_date)"),
     "milestones": s.ListOf(s.SubConfig(MILESTONE), default=[], min_items=0, doc="other dated events"),
     "links": s.ListOf(s.SubConfig(LINK), default=[], min_items=0, doc="the toolkit, the workshop, ..."),
-    "platform": s.Choice(list(SERVERS), default="codabench",
+    "platform": s.Choice(list(SERVERS), default=DEFAULT_PLATFORM,
                          doc="where the challenges run: codabench (www.codabench.org by default) or codalab (a "
                              "self-hosted CodaLab server: give server)"),
     "server": s.Url(default=None, doc="the platform's address, which the challenges' platform_id refer to (default: "

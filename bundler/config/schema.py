@@ -99,18 +99,6 @@ class Boolean(Option):
         return value
 
 
-class Renamed(Option):
-    """A key of an earlier version (like mkdocs' ``Deprecated(moved_to=...)``): writing it is an error naming the new key."""
-
-    def __init__(self, moved_to: str, note: str = "") -> None:
-        super().__init__(None, f"renamed to {moved_to}")
-        self.moved_to = moved_to
-        self.note = note
-
-    def convert(self, value: Any, where: Where, context: Document) -> None:
-        raise Invalid(f"renamed to {self.moved_to}: write '{self.moved_to}: {context.raw.get(where, value)}'{self.note}")
-
-
 class Choice(Option):
     def __init__(self, choices: Sequence[str], default: Any = REQUIRED, doc: str = ""):
         super().__init__(default, doc)
@@ -192,8 +180,24 @@ class Misplaced(Option):
     def __init__(self, why: str) -> None:
         super().__init__(None, why)
 
+    def message(self, value: Any, where: Where, context: Document) -> str:
+        """What the error says about the value written."""
+        return self.doc
+
     def convert(self, value: Any, where: Where, context: Document) -> Any:
-        raise Invalid(self.doc)
+        raise Invalid(self.message(value, where, context))
+
+
+class Renamed(Misplaced):
+    """A key of an earlier version (like mkdocs' ``Deprecated(moved_to=...)``): writing it is an error naming the new key."""
+
+    def __init__(self, moved_to: str, note: str = "") -> None:
+        super().__init__(f"renamed to {moved_to}")
+        self.moved_to = moved_to
+        self.note = note
+
+    def message(self, value: Any, where: Where, context: Document) -> str:
+        return f"renamed to {self.moved_to}: write '{self.moved_to}: {context.raw.get(where, value)}'{self.note}"
 
 
 def _naive(value: Any) -> bool:

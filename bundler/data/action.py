@@ -5,10 +5,11 @@ With ``--splits vipriors-2020`` the class numbers are 2020's, and each class's c
 (in the list's order) go first to train, then to val, as many as 2020's lists hold per class; the
 2020 lists name only the renamed clips, so the builder checks that its train, val and test lists
 equal 2020's clip for clip (names and classes; 2020 called val "validation"). The test names are
-2020's, but the test clips are assigned to them in a seeded shuffle: 2020 named them class by class,
-which gave every test label away, and its test list names the clips without their order. With
-``--seed`` the classes get a new numbering and each class is halved by whole groups (``_gXX_``: clips
-of one group come from one video), so no video is split across train and val.
+2020's, but the test clips are assigned to them in a shuffle keyed by the build's secret seed: 2020
+named them class by class, which gave every test label away, and its test list names the clips
+without their order. Without ``--splits`` the classes get a new numbering and each class is halved by
+whole groups (``_gXX_``: clips of one group come from one video), so no video is split across train
+and val.
 """
 
 from __future__ import annotations
@@ -26,9 +27,9 @@ Clip = str  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"
 LISTS = "ucfTrainTestlist"
 SPLITS = ("train", "val", "test")
 CLIP_NAMES = {"train": "train", "val": "validation", "test": "test"}  # 2020's names: video_<this>_0000001.avi
-SHUFFLED_2020 = ("the 2020 test names are kept, but the test clips are assigned to them in a seeded shuffle: 2020 named "
-                 "them class by class, which gave every test label away; its test list names the clips without their "
-                 "order, so the test set is 2020's (private/test_mapping.csv says which clip is which)")
+SHUFFLED_2020 = ("the 2020 test names are kept, but the test clips are assigned to them in a shuffle keyed by the secret "
+                 "seed: 2020 named them class by class, which gave every test label away; its test list names the clips "
+                 "without their order, so the test set is 2020's (private/test_mapping.csv says which clip is which)")
 
 
 def _read_list(path: Path) -> List[Clip]:
@@ -62,6 +63,7 @@ class ActionData(DatasetBuilder):
 
     def _official(self, train_list: List[Clip], test_list: List[Clip], splits: str
                   ) -> Tuple[Dict[str, int], Dict[str, List[Clip]]]:
+        """2020's class numbers and train and val lists, checked; the test clips in testlist01's order."""
         numbers = {row[1]: int(row[0]) for row in text_lines(shipped_list(self.competition, splits, "mod-ucf101-classInd.txt"))}
         official = {split: text_lines(shipped_list(self.competition, splits, f"mod-ucf101-{CLIP_NAMES[split]}.txt"))
                     for split in SPLITS}
@@ -80,7 +82,6 @@ class ActionData(DatasetBuilder):
                 first = next((i for i, (a, b) in enumerate(zip(ours, theirs), 1) if a != b), min(len(ours), len(theirs)) + 1)
                 raise DataError([f"{LISTS}/ does not give 2020's {split} list (mod-ucf101-{CLIP_NAMES[split]}.txt): is "
                                  f"it UCF-101's official split 1? first difference at clip {first}"])
-        chosen["test"] = Selection(splits).shuffled(test_list, f"{splits} test order")  # seeded by the edition's name
         return numbers, chosen
 
     def _drawn(self, train_list: List[Clip], test_list: List[Clip], selection: Selection
@@ -102,6 +103,7 @@ class ActionData(DatasetBuilder):
                                         for name in ("trainlist01.txt", "testlist01.txt")))
         if selection.splits:
             numbers, chosen = self._official(train_list, test_list, selection.splits)
+            chosen["test"] = selection.shuffled(test_list, f"{selection.splits} test order")  # keyed by the secret seed
         else:
             numbers, chosen = self._drawn(train_list, test_list, selection)
         check_sources(source / "UCF-101" / clip for split in SPLITS for clip in chosen[split])

@@ -2,27 +2,33 @@
 
 A builder is one module in ``bundler/data/`` defining ``BUILDER``, an instance of a
 :class:`DatasetBuilder` subclass: the competition it prepares, the canonical source layout, the
-default subset sizes of ``--seed`` and the plan of every output file.
+default sizes of drawn subsets and the plan of every output file.
+
+Every draw and shuffle is keyed by the build's seed, including those that hide the test labels (test
+names and order): the seed is a secret. Without ``--seed`` a build takes the one its --out recorded,
+or draws a new one with :mod:`secrets`, and records it in ``private/seed.txt``.
 """
 
 from __future__ import annotations
 
 import abc
 import hashlib
+import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
-from bundler.data.engine import REFERENCES, DataError, Outcome, Plan, finish, materialise, prepare_output
+from bundler.data.engine import REFERENCES, DataError, Outcome, Plan, finish, materialise, prepare_output, recorded_seed
 from scoring.challenge import load_reference, module_instances
 
 T = TypeVar("T")
 EDITIONS = ("vipriors-2020",)
+SEED_FILE = "private/seed.txt"  # the secret key of the build's draws and shuffles, for the organiser
 
 
 @dataclass(frozen=True)
 class Selection:
-    """Which subsets to build: the lists of an edition (``splits``), or new ones drawn with ``seed``."""
+    """Which subsets to build: the lists of an edition (``splits``) or new ones drawn; ``seed`` keys every shuffle."""
 
     splits: Optional[str] = None
     seed: Optional[int] = None
@@ -30,6 +36,7 @@ class Selection:
 
     def key(self, *parts: object) -> bytes:
         """A sort key that orders items by a hash of the seed and ``parts``: stable across versions."""
+        assert self.seed is not None, "build() gives every plan a seed: without it the key is public"
         return hashlib.sha256(":".join(map(str, (self.seed, *parts))).encode()).digest()
 
     def shuffled(self, items: Sequence[T], salt: str) -> List[T]:
@@ -44,7 +51,7 @@ class DatasetBuilder(abc.ABC):
     competition: str
     #: the canonical source layout, one line
     source_layout: str
-    #: --seed subset sizes (per class where ``per_class``), e.g. {"train": 50, "val": 50, "test": 50}
+    #: sizes of drawn subsets (per class where ``per_class``), e.g. {"train": 50, "val": 50, "test": 50}
     sizes: Dict[str, int] = {}
     per_class: bool = False
     #: editions whose official lists ship in competitions/<competition>/splits/
@@ -105,24 +112,31 @@ def csv_text(header: str, rows: Sequence[Sequence[object]]) -> bytes:
 
 
 def build(builder: DatasetBuilder, source: Path, out: Path, selection: Selection) -> Outcome:
-    """Plan (checking every source file), claim --out, place the files and write the manifest."""
+    """Plan (checking every source file) with the seed given, else the one --out recorded, else a new secret one;
+    claim --out, place the files and write the manifest."""
     if not source.is_dir():
         raise DataError([f"--source {source}: not a folder; expected {builder.source_layout}"])
     if selection.splits and selection.splits not in builder.editions:
         known = ", ".join(builder.editions) or "none"
         raise DataError([f"--splits {selection.splits}: no official lists for {builder.competition} "
-                         f"(editions with lists: {known}); draw new subsets with --seed N"])
+                         f"(editions with lists: {known}); leave --splits out to draw new subsets"])
     unknown = sorted(set(selection.sizes) - set(builder.sizes))
     if unknown:
         raise DataError([f"--size {unknown[0]}=...: {builder.competition} has no such split "
                          f"(sizes: {', '.join(builder.sizes) or 'none, its subsets follow the source lists'})"])
-    if selection.seed is not None:
-        selection = Selection(None, selection.seed, {**builder.sizes, **selection.sizes})
-    plan = builder.plan(source, selection)
+    sizes = {} if selection.splits else {**builder.sizes, **selection.sizes}
     identity = {"competition": builder.competition, "source": str(source.resolve()), "splits": selection.splits,
-                "seed": selection.seed, "sizes": selection.sizes if selection.seed is not None else {}}
-    prepare_output(out, source, identity)
+                "sizes": sizes}
+    seed = selection.seed if selection.seed is not None else recorded_seed(out, identity)
     outcome = Outcome()
+    if seed is None:
+        seed = secrets.randbits(64)
+        outcome.notes.append(f"no --seed: a secret one was drawn and recorded in {SEED_FILE} (never publish it: it "
+                             "keys the draws and shuffles that hide the test labels); a second run into this --out uses it again")
+    selection = Selection(selection.splits, seed, sizes)
+    plan = builder.plan(source, selection)
+    plan.write(SEED_FILE, f"{seed}\n".encode())
+    prepare_output(out, source, {**identity, "seed": seed})
     materialise(plan, out, outcome)
     checks = label_free_references(out)
     materialise(checks, out, outcome)

@@ -4,7 +4,7 @@ A plan lists every file of the output (``public/...``, ``reference/...``, ``priv
 either a source file to hard-link (or copy, where the file system refuses links) or generated
 bytes. Running a plan is idempotent: files already in place are verified, never rewritten, and a
 file that differs from the plan stops the run instead of being overwritten. The output folder
-carries a marker naming what built it; a non-empty folder without that marker is refused.
+carries a marker naming what built it, seed included; a non-empty folder without that marker is refused.
 """
 
 from __future__ import annotations
@@ -189,6 +189,20 @@ def read_marker(folder: Path) -> Optional[Dict[str, Any]]:
     return recorded if isinstance(recorded, dict) else None
 
 
+def recorded_seed(out: Path, identity: Mapping[str, Any]) -> Optional[int]:
+    """The seed of the build ``out`` holds if it was made for ``identity`` (what it was built from, but the seed), else
+    None."""
+    recorded = read_marker(out) or {}
+    seed = recorded.get("seed")
+    same = all(recorded.get(key) == value for key, value in identity.items())
+    return seed if same and isinstance(seed, int) else None
+
+
+def _difference(key: str, recorded: Any, value: Any) -> str:
+    """How a recorded identity differs at ``key``; never the seed itself, which is secret."""
+    return "a different seed" if key == "seed" else f"{key}: {recorded!r} there, {value!r} now"
+
+
 def prepare_output(out: Path, source: Path, identity: Mapping[str, Any]) -> None:
     """Refuse an --out inside --source (or the reverse), and a non-empty --out that another run made."""
     out, source = out.resolve(), source.resolve()
@@ -200,7 +214,7 @@ def prepare_output(out: Path, source: Path, identity: Mapping[str, Any]) -> None
             raise DataError([f"--out {out} is not empty and was not made by 'bundler data'; choose an empty or new folder"])
         recorded = read_marker(out) or {}
         if recorded != dict(identity):
-            differences = ", ".join(f"{key}: {recorded.get(key)!r} there, {value!r} now"
+            differences = ", ".join(_difference(key, recorded.get(key), value)
                                     for key, value in identity.items() if recorded.get(key) != value)
             raise DataError([f"--out {out} holds another build ({differences}); choose another folder"])
         return

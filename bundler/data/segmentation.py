@@ -81,7 +81,7 @@ class SegmentationData(DatasetBuilder):
                              lambda: self.take(_scan(source / "leftImg8bit" / "val"), selection, ("test",))["test"])
         names = {image: anonymous_name(selection, image) for image in test}
         if len(set(names.values())) != len(names):
-            raise DataError([f"seed {selection.seed} gives two test images the same name; use another seed"])
+            raise DataError(["this seed gives two test images the same name; run again with another --seed, or none"])
         return chosen["train"], chosen["val"], names
 
     def plan(self, source: Path, selection: Selection) -> Plan:

@@ -99,7 +99,7 @@ def preview_context(competition: Competition, references: Dict[int, Optional[Pat
         "config": competition.config, "challenge": competition.challenge, "columns": competition.challenge.columns,
         "pages": pages, "page_titles": titles, "timeline": timeline(competition, references),
         "axis": axis(*span_of(competition)),
-        "docker_image": competition.docker_image,
+        "docker_image": competition.config.docker_image,
         "logo": logo_name(competition.config.logo.suffix),
     }
 

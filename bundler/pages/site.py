@@ -14,8 +14,8 @@ from bundler.config.event import Event
 from bundler.config.schema import Moment, Values
 from bundler.config.yaml_lines import yaml_text
 from bundler.pages.render import templates
-from bundler.results.outputs import WHY_UNDEFINED, score_text, undefined
 from scoring.challenge import Column
+from scoring.report import WHY_UNDEFINED, score_text, undefined
 
 OUTPUTS = ("index.html", "challenges.md")
 TOP = 10  # entries of a final ranking shown on the event page

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import zipfile
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Set, Tuple
@@ -63,6 +64,16 @@ def _stored(value: Any, where: str) -> Tuple[Optional[dt.datetime], List[str]]:
         return stored, [f"{where}: Codabench replaces the offset of {value} by UTC instead of converting it and stores "
                         f"{stored:%Y-%m-%d %H:%M:%S} UTC; write the UTC time without an offset"]
     return stored, []
+
+
+def _date_alone(value: Any, where: str) -> List[str]:
+    """The problem of an end written as a date alone, quoted or not, which both platforms store as the start of that
+    day."""
+    written = str(value).strip() if isinstance(value, (str, dt.date)) and not isinstance(value, dt.datetime) else ""
+    if not re.fullmatch(r"\d{4}-\d\d-\d\d", written):
+        return []
+    return [f'{where}: a date alone: the platform stores 00:00 UTC, the start of that day; write "{written} 23:59:59" '
+            f'to include it']
 
 
 def _too_long(value: Any, where: str, limit: str) -> List[str]:
@@ -177,6 +188,7 @@ def _check_phases(config: Dict[str, Any], names: set, archive: zipfile.ZipFile) 
     for (a, start_a), (b, start_b) in zip(starts, starts[1:]):
         if start_a is not None and start_b is not None and start_b <= start_a:
             problems.append(f"phases: phase {b} starts on or before phase {a}")
+    problems += _date_alone(config.get("end_date"), "end_date")
     end = _moment(config.get("end_date"))
     if end is not None and starts and starts[-1][1] is not None and end <= starts[-1][1]:
         problems.append("end_date: must be after the last phase's start")
@@ -280,7 +292,8 @@ def _check_v2_phases(config: Dict[str, Any], names: Set[str], task_indexes: List
         where = f"phases[{i}]"
         start, found = _stored(phase.get("start"), f"{where}.start")
         end, found_end = _stored(phase.get("end"), f"{where}.end")
-        problems += found + found_end + _too_long(phase.get("name"), f"{where}.name", "phases[].name")
+        problems += found + found_end + _date_alone(phase.get("end"), f"{where}.end")
+        problems += _too_long(phase.get("name"), f"{where}.name", "phases[].name")
         if start is None and not found:
             problems.append(f"{where}.start: required, a date or date and time")
         if end is None and not found_end and i + 1 < len(phases):

@@ -40,7 +40,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
         f"title: {yaml_text(config.title)}",
         f"description: {yaml_text(config.description)}",
         f"image: {yaml_text(logo_name)}",
-        f"docker_image: {yaml_text(competition.docker_image)}",
+        f"docker_image: {yaml_text(config.docker_image)}",
         f"registration_auto_approve: {_flag(not config.registration_required)}",
         "enable_detailed_results: true",
         "show_detailed_results_in_submission_panel: true",

@@ -39,12 +39,20 @@ def leaderboard_columns(columns: List[Column]) -> List[str]:
 
 
 def unsupported(competition: Competition) -> List[str]:
-    """What the config asks for that a CodaLab bundle cannot carry, one line each: CodaLab phases have no end."""
-    phases, notes = competition.config.phases, []
+    """What the config asks for that a CodaLab bundle cannot carry, one line each: CodaLab phases have no end, and a
+    hidden last phase takes no chosen submission."""
+    config, notes = competition.config, []
+    phases = config.phases
     for phase, following in zip(phases, phases[1:]):
         if phase.end.when != following.start.when - PHASE_GAP:
             notes.append(f"{phase.name}: CodaLab phases have no end: it stays open until {following.name} starts "
                          f"({following.start.text}), not until {phase.end.text}")
+    if config.hide_leaderboard and config.ranking == "choose":
+        # apps/web/tasks.py at CODALAB_COMMIT: a blind (hide_results) phase without force_best puts every finished
+        # submission on the leaderboard
+        notes.append(f"ranking: choose with hide_leaderboard: CodaLab puts every finished submission of {phases[-1].name} "
+                     f"on its hidden leaderboard, so each participant's last one counts, not the one they choose as the "
+                     f"pages say; use ranking: last or best for a CodaLab bundle")
     return notes
 
 
@@ -58,7 +66,7 @@ def competition_yaml(competition: Competition, page_files: Dict[str, str], logo_
         f"image: {yaml_text(logo_name)}",
         f"has_registration: {_flag(config.registration_required)}",
         f"allow_teams: {_flag(config.allow_teams)}",
-        f"competition_docker_image: {yaml_text(competition.docker_image)}",
+        f"competition_docker_image: {yaml_text(config.docker_image)}",
         "enable_detailed_results: True",
     ]
     lines += [f"{key}: {_flag(value)}" for key, value in rule.competition.items()]

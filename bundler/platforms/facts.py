@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 import zipfile
 from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 
@@ -108,6 +109,8 @@ def oversized(size: int) -> List[str]:
     return [f"the bundle is {size / 2 ** 20:.0f} MiB: Codabench's unpacking of bundles above "
             f"{BUNDLE_SIZE_CAP // 2 ** 20} MiB has been seen to stall; give public_data as an https:// address the pages "
             f"link to instead of attaching it"]
+
+
 class Server(NamedTuple):
     """Where a platform shows a competition: its page, its leaderboard, and an embeddable leaderboard if it serves one.
 
@@ -134,6 +137,33 @@ SERVERS = {
     "codalab": Server("CodaLab", None, "{server}/competitions/{id}", "{server}/competitions/{id}#results",
                       "{server}/competitions/leaderboard_widget/{id}/"),
 }
+DEFAULT_PLATFORM = "codabench"  # a key of SERVERS: what build and the event file target unless told otherwise
+#: the decimals a leaderboard column shows when its numeric_format (CodaLab, models.py CompetitionDefBundle.unpack)
+#: or precision (Codabench, leaderboards/models.py Column) is not given
+DEFAULT_DECIMALS = 2
+
+#: Codabench's downloads of submissions and results (codalab/codabench at CODABENCH_COMMIT). The submission manager's
+#: bulk_submissions.zip (SubmissionViewSet.download_many, submission_manager.tag) holds one member per submission,
+#: ``<id>_<owner>_PhaseId<phase>_<YYYY-MM-DD_MM-SS>_<file name>`` (``:``, ``/`` and ``\\`` made ``_``); the owner is
+#: matched up to the first ``_PhaseId<n>_<date>_``, since the file name after it is the participant's
+BULK_MEMBER = re.compile(r"^(?P<id>\d{1,12})_(?P<owner>.+?)_PhaseId(?P<phase>\d{1,12})_\d{4}-\d\d-\d\d[_:]\d\d-\d\d_.+$",
+                         re.DOTALL)
+BULK_FAILED = "failed.txt"  # in bulk_submissions.zip: the submissions the page could not fetch, ``<name> (<why>)`` a line
+#: the Results tab's download (CompetitionViewSet.results): ``<leaderboard> - <phase>(<phase id>).csv``, alone or one
+#: per phase in a zip; the title is matched up to the first `` - `` (a phase name may hold one)
+LEADERBOARD_CSV = re.compile(r"^(?:.*/)?(?P<title>.*?) - (?P<phase>.*?)\((?P<id>\d{1,12})\)(?: \(\d{1,6}\))?\.csv$", re.DOTALL)
+#: CodaLab's "download leaderboard results" zip (apps/web/views.py download_leaderboard_results at CODALAB_COMMIT):
+#: per entry ``<user> - <n> submission.zip`` (``Team <name> - <n> ...`` for a team), ``... output.zip`` (the
+#: platform's scores.txt), ``... profile.txt`` and ``... method.txt`` (``Key: value`` lines of PROFILE_KEYS and
+#: METHOD_KEYS), and once EXPORT_TEAMS, one EXPORT_TEAM line per team
+EXPORT_MEMBER = re.compile(r"^(?P<who>.+) - (?P<number>\d{1,9}) (?P<kind>submission\.zip|output\.zip|profile\.txt|method\.txt)$",
+                           re.DOTALL)
+EXPORT_TEAMS = "team_names_and_members.txt"
+EXPORT_TEAM = re.compile(r"^Team: (?P<name>.*); members: (?P<members>.*)$")
+PROFILE_KEYS = ("Organization", "Team Name", "Team Members", "Method Name", "Method Description", "Contact Email",
+                "Project URL", "Publication URL", "Bibtex")
+METHOD_KEYS = ("method_name", "method_description", "project_url", "publication_url", "bibtex", "team_name",
+               "organization_or_affiliation")
 
 
 V2_METADATA = ("metadata.yaml", "metadata")  # Codabench's worker reads either
@@ -164,7 +194,7 @@ def codabench_datetime(value: Any) -> Optional[dt.datetime]:
         return None
     if isinstance(value, dt.date):
         value = dt.datetime.combine(value, dt.time())
-    elif not isinstance(value, dt.datetime):
+    else:
         value = dt.datetime.fromisoformat(str(value).strip().replace("Z", "+00:00"))  # dateutil, for ISO text
     return value.replace(tzinfo=dt.timezone.utc)
 

@@ -17,7 +17,15 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import yaml
 
 from bundler.config.competition import choose_phase
-from bundler.platforms.facts import V1_METADATA, V2_METADATA, is_codabench, program_command, read_scores_txt
+from bundler.platforms.facts import (
+    DEFAULT_DECIMALS,
+    SERVERS,
+    V1_METADATA,
+    V2_METADATA,
+    is_codabench,
+    program_command,
+    read_scores_txt,
+)
 from scoring.submission import ZIP_ERRORS
 
 
@@ -32,7 +40,7 @@ class Trial:
     digits: Dict[str, int] = field(default_factory=dict)  # column label -> decimals the leaderboard shows
     dropped: List[str] = field(default_factory=list)  # keys in scores.txt matching no column
     failure: str = ""
-    platform: str = "CodaLab"
+    platform: str = ""  # the platform's name (SERVERS); every Trial is given one
 
 
 def _extract(data: bytes, target: Path) -> None:
@@ -88,9 +96,10 @@ class Platform:
         return root / self.folders["output"]
 
 
-CODALAB = Platform("CodaLab", {name: name for name in ("program", "input", "output", "tmp", "shared")}, V1_METADATA)
-CODABENCH = Platform("Codabench", {"program": "app/program", "input": "app/input", "output": "app/output",
-                                   "tmp": "app/tmp", "shared": "app/shared"}, V2_METADATA)
+CODALAB = Platform(SERVERS["codalab"].name, {name: name for name in ("program", "input", "output", "tmp", "shared")},
+                   V1_METADATA)
+CODABENCH = Platform(SERVERS["codabench"].name, {"program": "app/program", "input": "app/input", "output": "app/output",
+                                                  "tmp": "app/tmp", "shared": "app/shared"}, V2_METADATA)
 
 
 def _bundle_member(archive: zipfile.ZipFile, member: str, target: Path) -> None:
@@ -108,8 +117,8 @@ def _bundle_member(archive: zipfile.ZipFile, member: str, target: Path) -> None:
 
 
 def _decimals(value: Any) -> int:
-    """The decimals a leaderboard column shows (numeric_format, precision); both platforms default to 2."""
-    return int(value) if str(value).isdigit() else 2
+    """The decimals a leaderboard column shows (numeric_format, precision), the platforms' default if not given."""
+    return int(value) if str(value).isdigit() else DEFAULT_DECIMALS
 
 
 def _phase_v1(config: Dict[str, Any], wanted: str) -> Tuple[str, str, Dict[str, Tuple[str, int]]]:

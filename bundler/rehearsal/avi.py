@@ -6,12 +6,12 @@ The file is a plain AVI 1.0 RIFF: ``hdrl`` (main header, one video stream ``MJPG
 
 from __future__ import annotations
 
-import io
 import struct
 from typing import List, Sequence
 
 import numpy as np
-from PIL import Image
+
+from bundler.rehearsal.images import image_file
 
 KEYFRAME = 0x10  # AVIIF_KEYFRAME: every JPEG frame stands alone
 HAS_INDEX = 0x10  # AVIF_HASINDEX
@@ -26,19 +26,12 @@ def _list(kind: bytes, *chunks: bytes) -> bytes:
     return _chunk(b"LIST", kind + b"".join(chunks))
 
 
-def jpeg(frame: np.ndarray, quality: int = 95) -> bytes:
-    """One RGB frame (height, width, 3) uint8 as JPEG bytes."""
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="JPEG", quality=quality)
-    return buffer.getvalue()
-
-
 def mjpeg_avi(frames: Sequence[np.ndarray], fps: int = 10) -> bytes:
     """The AVI file of ``frames`` (each (height, width, 3) uint8 RGB, all of one size) at ``fps`` frames a second."""
     if not frames:
         raise ValueError("an AVI needs at least one frame")
     height, width = frames[0].shape[:2]
-    encoded: List[bytes] = [jpeg(frame) for frame in frames]
+    encoded: List[bytes] = [image_file(frame, "JPEG") for frame in frames]
     largest = max(len(data) for data in encoded)
     main = struct.pack("<10I4I", 1_000_000 // fps, largest * fps, 0, HAS_INDEX, len(frames), 0, 1, largest, width, height,
                        0, 0, 0, 0)

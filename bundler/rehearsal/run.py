@@ -80,8 +80,12 @@ class Rehearsal:
     competitions: List[Competition]
     out: Path
     size: str = DEFAULT_SIZE
-    baselines: bool = True
-    why_no_baselines: str = ""
+    why_no_baselines: str = ""  # "" : the baselines run
+
+    @property
+    def baselines(self) -> bool:
+        """Whether the baselines train and predict."""
+        return not self.why_no_baselines
 
     def bundler(self, *arguments: object) -> Action:
         """``python -m bundler --competitions <the edition's folder> ARGUMENTS``."""
@@ -136,7 +140,7 @@ class Rehearsal:
         """Train for one epoch on the public data ``made`` wrote, then predict val and test (the entrant "baseline")."""
         name, public = competition.name, self.out / "data" / competition.name / "public"
         run = self.out / "runs" / name
-        skip = "" if self.baselines else self.why_no_baselines
+        skip = self.why_no_baselines
         train = Step(name, "baseline train", run, command(
             "baselines", "train", name, "--data", public, "--out", run, "--epochs", 1, *BASELINE_OPTIONS.get(name, ()),
             *ON_CPU, "--seed", 0), needs=(made,), lane="baselines", slot=False, skip=skip)
@@ -183,7 +187,7 @@ def rehearse(competitions: List[Competition], out: Path, size: str = DEFAULT_SIZ
     missing = missing_baseline_modules() if baselines else []
     why = "--no-baselines" if not baselines else (
         f"{', '.join(missing)} not installed: 'make baselines' installs the baselines extra" if missing else "")
-    plan = Rehearsal(competitions, out.resolve(), size, baselines and not missing, why)
+    plan = Rehearsal(competitions, out.resolve(), size, why)
     prepare(plan.out)
     (plan.out / MARKER).write_text(json.dumps({"competitions": [c.name for c in competitions], "size": size,
                                                "baselines": plan.baselines}) + "\n")

@@ -13,17 +13,16 @@ Action: a square moving down or up, slowly or fast, per class (an MJPEG AVI, wri
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, List, Tuple
 
 import numpy as np
-from PIL import Image
 
 from bundler.data.builder import Selection, build, builders
 from bundler.rehearsal.avi import mjpeg_avi
+from bundler.rehearsal.images import image_file
 
 COLOURS = np.array([[220, 40, 40], [40, 200, 60], [50, 70, 230], [230, 210, 40], [200, 60, 220], [40, 200, 210]])
 SEGMENT_LABELS = (7, 11, 21, 23)  # road, building, vegetation, sky: Cityscapes labelIds, evaluated classes
@@ -35,13 +34,6 @@ def write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path``, creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-
-
-def encoded(array: np.ndarray, kind: str) -> bytes:
-    """An image file (``kind`` "JPEG" or "PNG") of an array; the PNG's mode follows the array's type."""
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format=kind, **({"quality": 95} if kind == "JPEG" else {}))
-    return buffer.getvalue()
 
 
 def noisy(rng: np.random.Generator, colour: np.ndarray, shape: Tuple[int, int]) -> np.ndarray:
@@ -57,7 +49,7 @@ def imagenet(root: Path, scale: int = 1, classes: int = 4, size: int = 40) -> Pa
             wnid = f"n{c:08d}"
             for i in range(count):
                 name = f"{wnid}_{i}.JPEG" if split == "train" else f"ILSVRC2012_val_{c * count + i:08d}.JPEG"
-                write(root / split / wnid / name, encoded(noisy(rng, COLOURS[c], (size, size)), "JPEG"))
+                write(root / split / wnid / name, image_file(noisy(rng, COLOURS[c], (size, size)), "JPEG"))
     return root
 
 
@@ -78,10 +70,10 @@ def cityscapes(root: Path, scale: int = 1, size: Tuple[int, int] = (64, 32)) -> 
                 classes = np.repeat(bands, width // 4)[None, :].repeat(height, axis=0)
                 labels = np.array(SEGMENT_LABELS, np.uint8)[classes]
                 pixels = np.clip(COLOURS[classes] + rng.normal(0, 10, (height, width, 3)), 0, 255).astype(np.uint8)
-                write(root / "leftImg8bit" / split / image, encoded(pixels, "PNG"))
+                write(root / "leftImg8bit" / split / image, image_file(pixels, "PNG"))
                 stem = root / "gtFine" / split / image.replace("_leftImg8bit.png", "_gtFine_")
-                write(Path(f"{stem}labelIds.png"), encoded(labels, "PNG"))
-                write(Path(f"{stem}instanceIds.png"), encoded(labels.astype(np.uint16), "PNG"))
+                write(Path(f"{stem}labelIds.png"), image_file(labels, "PNG"))
+                write(Path(f"{stem}instanceIds.png"), image_file(labels.astype(np.uint16), "PNG"))
     return root
 
 
@@ -105,7 +97,7 @@ def coco(root: Path, scale: int = 1, size: Tuple[int, int] = (64, 48)) -> Path:
                                     "bbox": [float(x), float(y), float(w), float(h)], "area": float(w * h), "iscrowd": 0})
                 next_id += 1
             name = f"{image_id:012d}.jpg"
-            write(root / f"{split}2017" / name, encoded(pixels, "JPEG"))
+            write(root / f"{split}2017" / name, image_file(pixels, "JPEG"))
             images.append({"id": image_id, "file_name": name, "width": width, "height": height})
         document = {"images": images, "annotations": annotations, "categories": categories}
         write(root / "annotations" / f"instances_{split}2017.json", json.dumps(document).encode())

@@ -6,17 +6,14 @@ path (a submission is copied to ``work/<n>/<name>.zip``, numbered by position, i
 ``[A-Za-z0-9_.-]``), every member read is capped, and the
 names shown are stripped of control characters and shortened; pages escape them.
 
-CodaLab's export holds, per leaderboard entry, ``<user> - <n> submission.zip`` (or ``Team <name> -
-<n> submission.zip``), ``... output.zip`` (the platform's scores.txt), ``... profile.txt`` and
-``... method.txt`` (``Key: value`` lines), and once ``team_names_and_members.txt``.
+CodaLab's export holds, per leaderboard entry, the submission, the platform's output zip (its scores.txt), and the
+participant's profile and method (``Key: value`` lines), and once the teams and their members.
 
-Codabench (codalab/codabench c7dbc756) gives two downloads, read as hostile as the other. The organiser's submission
-manager downloads the submissions ticked as ``bulk_submissions.zip`` (``submission_manager.tag``, from
-``SubmissionViewSet.download_many``): one member per submission, ``<id>_<owner>_PhaseId<phase>_<YYYY-MM-DD_MM-SS>_<file
-name>`` (``:``, ``/`` and ``\\`` made ``_``), and ``failed.txt`` listing those the browser could not fetch. The Results
-tab's download (``CompetitionViewSet.results``) gives the leaderboard: ``<leaderboard> - <phase>(<phase id>).csv``, or a
-zip of one such CSV per phase, with the columns ``Username`` (``<owner>-<submission id>``), ``fact_sheet_answers`` and
-``<task>(<task id>)-<column title>`` holding the stored scores.
+Codabench gives two downloads, read as hostile as the other (their names: ``bundler.platforms.facts``). The
+organiser's submission manager downloads the submissions ticked as ``bulk_submissions.zip``: one member per
+submission, and ``failed.txt`` listing those the browser could not fetch. The Results tab's download gives the
+leaderboard: a CSV, or a zip of one CSV per phase, with the columns ``Username`` (``<owner>-<submission id>``),
+``fact_sheet_answers`` and ``<task>(<task id>)-<column title>`` holding the stored scores.
 """
 
 from __future__ import annotations
@@ -33,27 +30,28 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Dict, List, Optional, Tuple
 
-from bundler.platforms.facts import read_scores_txt
+from bundler.platforms.facts import (
+    BULK_FAILED,
+    BULK_MEMBER,
+    EXPORT_MEMBER,
+    EXPORT_TEAM,
+    EXPORT_TEAMS,
+    LEADERBOARD_CSV,
+    METHOD_KEYS,
+    PROFILE_KEYS,
+    SERVERS,
+    read_scores_txt,
+)
 from scoring.challenge import Column
 from scoring.limits import LIMITS, human_bytes
 from scoring.submission import ZIP_ERRORS
 
-CODABENCH_MEMBER = re.compile(r"^(?P<id>\d{1,12})_(?P<owner>.+)_PhaseId(?P<phase>\d{1,12})_\d{4}-\d\d-\d\d[_:]\d\d-\d\d_.+$",
-                              re.DOTALL)
-CODABENCH_FAILED = "failed.txt"  # the submissions Codabench's page could not fetch, one ``<name> (<why>)`` a line
-LEADERBOARD_CSV = re.compile(r"^(?:.*/)?(?P<title>.*) - (?P<phase>.*)\((?P<id>\d{1,12})\)\.csv$", re.DOTALL)
 LEADERBOARD_LIMIT = 16 << 20  # bytes read of a leaderboard CSV
-MEMBER = re.compile(r"^(?P<who>.+) - (?P<number>\d{1,9}) (?P<kind>submission\.zip|output\.zip|profile\.txt|method\.txt)$",
-                    re.DOTALL)
 SAFE = re.compile(r"[^A-Za-z0-9_.-]")  # a participant's name in a file name of ours: nothing else kept
 TEXT_LIMIT = 64 << 10  # bytes read of a profile, method or scores file
 OUTPUT_LIMIT = 16 << 20  # bytes of a platform output zip (scores.txt and a results page)
 NAME_LIMIT = 80  # characters shown of a participant's name or method
-CODALAB, CODABENCH = "CodaLab", "Codabench"  # the platforms whose downloads are read
-PROFILE_KEYS = ("Organization", "Team Name", "Team Members", "Method Name", "Method Description", "Contact Email",
-                "Project URL", "Publication URL", "Bibtex")
-METHOD_KEYS = ("method_name", "method_description", "project_url", "publication_url", "bibtex", "team_name",
-               "organization_or_affiliation")
+CODALAB, CODABENCH = SERVERS["codalab"].name, SERVERS["codabench"].name  # the platforms whose downloads are read
 
 
 class EntriesError(Exception):
@@ -134,7 +132,7 @@ def platform_scores(data: bytes) -> Optional[Dict[str, float]]:
 def _teams(text: str) -> Dict[str, str]:
     teams = {}
     for line in text.splitlines():
-        match = re.match(r"^Team: (?P<name>.*); members: (?P<members>.*)$", line)
+        match = EXPORT_TEAM.match(line)
         if match:
             teams[match["name"].strip()] = match["members"].strip()
     return teams
@@ -190,10 +188,10 @@ def from_codalab_export(archive: zipfile.ZipFile, infos: List[zipfile.ZipInfo], 
     for info in infos:
         if info.is_dir():
             continue
-        if info.filename == "team_names_and_members.txt":
+        if info.filename == EXPORT_TEAMS:
             teams = _teams(_member_text(archive, info))
             continue
-        match = MEMBER.match(info.filename)
+        match = EXPORT_MEMBER.match(info.filename)
         if match:
             groups.setdefault((match["who"], match["number"]), {})[match["kind"]] = info
     return [_entry(archive, who, number, files, teams, _target(work, position, who, number), max_bytes)
@@ -248,6 +246,8 @@ def _leaderboard_csv(data: bytes, name: str, phase: str) -> Tuple[str, Optional[
     """The CSV text of the phase's leaderboard: ``data`` itself, or the member for ``phase`` of a zip of CSVs."""
     if not data.startswith(b"PK"):
         match = LEADERBOARD_CSV.match(name)
+        if match and match["phase"] != phase:
+            raise EntriesError(f"{name}: the leaderboard of phase {shown(match['phase'])!r}, not of phase {phase!r}")
         return data.decode("utf-8", errors="replace"), match["id"] if match else None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -283,9 +283,12 @@ def read_leaderboard(path: Path, phase: str, columns: Tuple[Column, ...]) -> Lea
     keys = {i: column.key for i, title in enumerate(header) for column in columns
             if re.fullmatch(r".*\(\d+\)-" + re.escape(column.label), title, re.DOTALL)}
     rows: Dict[str, Tuple[str, Dict[str, float]]] = {}
-    for row in table[1:]:
+    for position, row in enumerate(table[1:], 2):
         owner, _, number = (row[0] if row else "").rpartition("-")
         if owner and number.isdigit() and len(number) <= 12:
+            if number in rows:
+                raise EntriesError(f"{path}: row {position} ({shown(row[0])}) repeats submission {number}: not a leaderboard "
+                                   f"Codabench wrote")
             rows[number] = (owner, {key: value for i, key in keys.items() if i < len(row)
                                     for value in [_decimal(row[i])] if value is not None})
     return Leaderboard(path.name, phase_id, rows)
@@ -306,12 +309,12 @@ def from_codabench_export(archive: zipfile.ZipFile, infos: List[zipfile.ZipInfo]
     (with their stored scores); without, every submission, which must be one per participant of one phase."""
     found: Dict[str, Tuple[str, str, Optional[zipfile.ZipInfo], Optional[str]]] = {}  # id -> owner, phase, member, error
     for info in infos:
-        match = CODABENCH_MEMBER.match(info.filename)
+        match = BULK_MEMBER.match(info.filename)
         if match and not info.is_dir():
             found.setdefault(match["id"], (match["owner"], match["phase"], info, None))
-        elif info.filename == CODABENCH_FAILED:
+        elif info.filename == BULK_FAILED:
             for line in _member_text(archive, info).splitlines():
-                failed = CODABENCH_MEMBER.match(line)
+                failed = BULK_MEMBER.match(line)
                 if failed:
                     why = failed.string.rsplit(" (", 1)[-1].rstrip(")") if " (" in line else "no reason given"
                     found.setdefault(failed["id"], (failed["owner"], failed["phase"], None,
@@ -364,8 +367,8 @@ def read_entries(path: Path, work: Path, max_bytes: int, leaderboard: Optional[L
     archive, infos = _open_zip(path)
     with archive:
         names = [info.filename for info in infos]
-        codabench = sum(1 for name in names if CODABENCH_MEMBER.match(name)) + (CODABENCH_FAILED in names)
-        codalab = sum(1 for name in names if MEMBER.match(name))
+        codabench = sum(1 for name in names if BULK_MEMBER.match(name)) + (BULK_FAILED in names)
+        codalab = sum(1 for name in names if EXPORT_MEMBER.match(name))
         if codabench > codalab:
             return from_codabench_export(archive, infos, work, max_bytes, leaderboard)
         if leaderboard is not None:

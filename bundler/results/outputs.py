@@ -18,24 +18,9 @@ from bundler.results import figures
 from bundler.results.ranking import LEVEL, Ranked
 from bundler.results.stability import agreement, analyse, as_json
 from scoring.challenge import Column
+from scoring.report import UNDEFINED, WHY_UNDEFINED, score_text, undefined
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula
-UNDEFINED = "n/a"  # an undefined score, in the words of the detailed results page (scoring/report.py)
-WHY_UNDEFINED = ("n/a: undefined on this test set, an average over no ground truth (no object in that size range, say); "
-                 "the platform's leaderboard shows -1")
-
-
-def undefined(value: Optional[float]) -> bool:
-    """A score that has no value: NaN, or -1, which the scoring programs write (COCO's convention) for an average over
-    nothing, since the leaderboard needs a number."""
-    return value is not None and (value != value or value == -1)
-
-
-def score_text(value: Optional[float], digits: int) -> str:
-    """A score as every view shows it: fixed digits, ``n/a`` if undefined, nothing if absent."""
-    if value is None:
-        return ""
-    return UNDEFINED if undefined(value) else f"{value:.{digits}f}"
 
 
 def has_undefined(document: Dict[str, Any]) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 from PIL import Image
 
 from scoring import report
-from scoring.challenge import MAPS, Challenge, Column, HiddenFacts, Result, Section, has_labels
+from scoring.challenge import MAPS, Challenge, Column, HiddenFacts, Result, Section, check_share, has_labels
 from scoring.errors import ReferenceDataError, SubmissionError
 from scoring.json_text import parse_json
 from scoring.limits import LIMITS
@@ -308,8 +308,7 @@ class Segmentation(Challenge):
 
     def labelled_submission(self, reference: SegmentationReference, noise: float, seed: int) -> Dict[str, bytes]:
         """Each test image's labelIds, a share ``noise`` of its pixels replaced by an evaluated class at random."""
-        if not 0 <= noise <= 1:
-            raise ValueError(f"noise {noise}: a share, from 0 to 1")
+        check_share(noise)
         rng = np.random.default_rng(seed)
         files = {}
         for name in reference.names:

@@ -18,7 +18,7 @@ from typing import ClassVar, List, Optional, Tuple, Union
 
 import numpy as np
 
-from scoring.metrics.rle import Runs, pair_iou
+from scoring.metrics.rle import Runs, chunks, pair_iou
 from scoring.resampling import Resampler
 
 IOU_THRESHOLDS = np.linspace(0.5, 0.95, int(np.round((0.95 - 0.5) / 0.05)) + 1, endpoint=True)
@@ -226,20 +226,15 @@ def _candidate_pairs(gt: Instances, dt: Instances, dt_group: np.ndarray, num_ima
     gt_count = np.bincount(gt_group, minlength=num_groups)
     gt_start = np.concatenate([[0], np.cumsum(gt_count)[:-1]])
     per_dt = gt_count[dt_group]
-    cumulative = np.cumsum(per_dt)
     found: List[Tuple[np.ndarray, np.ndarray, np.ndarray]] = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0))]
-    start = 0
-    while start < len(per_dt):  # chunks of a bounded number of pairs bound the memory
-        done = int(cumulative[start - 1]) if start else 0
-        end = max(int(np.searchsorted(cumulative, done + dt.pairs_per_chunk, side="right")), start + 1)
-        counts = per_dt[start:end]
-        d = np.repeat(np.arange(start, end), counts)
+    for chunk in chunks(per_dt, dt.pairs_per_chunk):  # a bounded number of pairs at a time bounds the memory
+        counts = per_dt[chunk]
+        d = np.repeat(np.arange(chunk.start, chunk.stop), counts)
         offset = np.arange(len(d)) - np.repeat(np.cumsum(counts) - counts, counts)
-        g = gt_order[np.repeat(gt_start[dt_group[start:end]], counts) + offset]
+        g = gt_order[np.repeat(gt_start[dt_group[chunk]], counts) + offset]
         iou = dt.overlaps(d, gt, g)  # type: ignore[arg-type]
         keep = iou >= IOU_THRESHOLDS[0]
         found.append((d[keep], g[keep], iou[keep]))
-        start = end
     d, g, iou = (np.concatenate(parts) for parts in zip(*found))
     return d, g, iou
 

@@ -42,7 +42,7 @@ class ReidMetric:
     """Streams distance rows (one query or a block of queries at a time) and scores them on ``compute()``.
 
     ``query_labels`` and ``gallery_labels`` are the identities; ``query_cameras`` and ``gallery_cameras``, if
-    given, mark as junk the gallery items of the query's identity and camera.
+    given (one per label), mark as junk the gallery items of the query's identity and camera.
     """
 
     def __init__(self, query_labels: Sequence[int], gallery_labels: Sequence[int], ranks: Sequence[int] = RANKS,
@@ -54,6 +54,11 @@ class ReidMetric:
             raise ValueError("give cameras for both the queries and the gallery, or for neither")
         self.cameras = None if query_cameras is None or gallery_cameras is None else (
             np.asarray(query_cameras, dtype=np.int64), np.asarray(gallery_cameras, dtype=np.int64))
+        if self.cameras is not None:
+            for side, labels, cameras in zip(("query", "gallery"), (self.query_labels, self.gallery_labels), self.cameras):
+                if cameras.shape != labels.shape:
+                    raise ReferenceDataError(f"{side} cameras and labels differ in number ({cameras.size} and "
+                                             f"{labels.size}); every {side} item needs one camera")
         self._check_matches()
         queries = len(self.query_labels)
         self.average_precision = np.zeros(queries)

@@ -23,7 +23,9 @@ import numpy as np
 from scoring.errors import quote
 
 ALPHABET = "'0' to 'o'"
-MAX_CHARACTERS = 12  # per number: 60 bits, more than any mask needs
+PIXEL_LIMIT = 1 << 59  # a mask has fewer pixels, so that its counts and their differences fit MAX_CHARACTERS
+MAX_CHARACTERS = 12  # per number: 60 bits, a sign and 59 for the magnitude
+INDEX_LIMIT = 1 << 62  # masks * (pixels + 1) of a batch stay below it: `Runs._span` keys fit int64
 RUNS_PER_CHUNK = 1 << 20  # runs of the masks whose overlaps one numpy pass computes: bounds its memory
 CHARACTERS_PER_CHUNK = 1 << 20  # decoded per numpy pass, which bounds the memory of decoding
 
@@ -42,7 +44,7 @@ def _ranges(first: np.ndarray, count: np.ndarray) -> np.ndarray:
     return np.repeat(first - before, count) + np.arange(int(count.sum()), dtype=np.int64)
 
 
-def _chunks(cost: np.ndarray, limit: int) -> Iterator[slice]:
+def chunks(cost: np.ndarray, limit: int) -> Iterator[slice]:
     """Consecutive slices of the items whose summed cost stays within ``limit`` (at least one item each)."""
     total = np.cumsum(cost)
     start = 0
@@ -90,7 +92,7 @@ class Runs:
     def extent(self) -> np.ndarray:
         """(n, 4) int64: first and last column, first and last row of each mask; an empty one gets (0, -1, 0, -1)."""
         out = np.tile(np.array([0, -1, 0, -1], dtype=np.int64), (len(self), 1))
-        for chunk in _chunks(np.diff(self.offset), RUNS_PER_CHUNK):  # a bounded number of runs at a time
+        for chunk in chunks(np.diff(self.offset), RUNS_PER_CHUNK):  # a bounded number of runs at a time
             masks = np.arange(chunk.start, chunk.stop)
             filled = masks[self.offset[masks + 1] > self.offset[masks]]
             if not len(filled):
@@ -119,11 +121,9 @@ class Runs:
 
     @cached_property
     def _span(self) -> int:
-        """A key ``mask * span + pixel`` orders the runs of all masks in one sorted array."""
-        span = int((self.height * self.width).max(initial=0)) + 1
-        if span * (len(self) + 1) >= 1 << 62:
-            raise ValueError(f"{len(self)} masks of up to {span - 1} pixels are too many to index")
-        return span
+        """A key ``mask * span + pixel`` orders the runs of all masks in one sorted array (`read` keeps it within
+        INDEX_LIMIT for its batch, and so for any subset of distinct masks)."""
+        return int((self.height * self.width).max(initial=0)) + 1
 
     @cached_property
     def _keys(self) -> Tuple[np.ndarray, np.ndarray]:
@@ -196,7 +196,7 @@ def pair_iou(dt: Runs, d: np.ndarray, gt: Runs, g: np.ndarray, crowd: np.ndarray
     same_size = (dt.height[d] == gt.height[g]) & (dt.width[d] == gt.width[g])
     read = np.flatnonzero(same_size & (most > 0) & (most >= needed))
     shared = np.zeros(len(d), dtype=np.int64)
-    for chunk in _chunks(np.diff(dt.offset)[d[read]] + np.diff(gt.offset)[g[read]], RUNS_PER_CHUNK):
+    for chunk in chunks(np.diff(dt.offset)[d[read]] + np.diff(gt.offset)[g[read]], RUNS_PER_CHUNK):
         pairs = read[chunk]
         dts, d_at = np.unique(d[pairs], return_inverse=True)
         gts, g_at = np.unique(g[pairs], return_inverse=True)
@@ -211,18 +211,25 @@ def _size_of(rle: Any) -> Any:
 
 
 def _sizes(rles: Sequence[Any]) -> Tuple[np.ndarray, np.ndarray]:
-    """Heights and widths of RLE objects; an RleError names the first whose size is not two integers below 2**31."""
+    """Heights and widths of RLE objects; an RleError names the first whose size is not two integers below 2**31
+    whose product is below PIXEL_LIMIT, or the largest mask when the batch holds too many of its size (INDEX_LIMIT)."""
     sizes = [_size_of(rle) for rle in rles]
-    if set(map(type, sizes)) <= {list} and set(map(len, sizes)) <= {2}:  # C-level passes for the usual case
+    usual = set(map(type, sizes)) <= {list} and set(map(len, sizes)) <= {2}  # C-level passes for the usual case
+    flat = [v for size in sizes for v in size] if usual else []
+    if not (usual and set(map(type, flat)) <= {int} and all(0 <= v < 1 << 31 for v in flat)):
+        for index, size in enumerate(sizes):
+            if not (isinstance(size, (list, tuple)) and len(size) == 2
+                    and all(type(v) is int and 0 <= v < 1 << 31 for v in size)):
+                raise RleError(index, f"size must be [height, width], two integers from 0 to 2**31 - 1, not {quote(size)}")
         flat = [v for size in sizes for v in size]
-        if set(map(type, flat)) <= {int} and all(0 <= v < 1 << 31 for v in flat):
-            height, width = np.array(flat, dtype=np.int64).reshape(-1, 2).T
-            return height, width
-    for index, size in enumerate(sizes):
-        if not (isinstance(size, (list, tuple)) and len(size) == 2
-                and all(type(v) is int and 0 <= v < 1 << 31 for v in size)):
-            raise RleError(index, f"size must be [height, width], two integers from 0 to 2**31 - 1, not {quote(size)}")
-    height, width = np.array(sizes, dtype=np.int64).reshape(-1, 2).T
+    height, width = np.array(flat, dtype=np.int64).reshape(-1, 2).T
+    pixels = height * width
+    if len(pixels) and (pixels.max() >= PIXEL_LIMIT or (int(pixels.max()) + 1) * (len(pixels) + 1) >= INDEX_LIMIT):
+        too_large = pixels >= PIXEL_LIMIT
+        k = int(np.argmax(too_large)) if too_large.any() else int(np.argmax(pixels))  # the first too large, else the largest
+        issue = ("a mask has fewer than 2**59" if pixels[k] >= PIXEL_LIMIT
+                 else f"{len(pixels)} masks of this size are too many for one batch")
+        raise RleError(k, f"size {height[k]} x {width[k]} is {pixels[k]} pixels; {issue}")
     return height, width
 
 
@@ -341,7 +348,7 @@ def _decoded(indices: List[int], counts: Sequence[Any], height: np.ndarray, widt
     most = int(cost.sum()) // 2 + len(indices)
     start, end = np.empty(most, dtype=position), np.empty(most, dtype=position)
     offset = np.zeros(len(indices) + 1, dtype=np.int64)
-    for chunk in _chunks(cost, CHARACTERS_PER_CHUNK):
+    for chunk in chunks(cost, CHARACTERS_PER_CHUNK):
         try:
             value, number = kind([counts[k] for k in indices[chunk]], int((h[chunk] * w[chunk]).max(initial=0)))
             part = _runs(value, number, h[chunk], w[chunk])
@@ -403,9 +410,12 @@ def encode(mask: np.ndarray) -> dict:
 
 
 def compress(rle: Mapping[str, Any]) -> dict:
-    """The compressed form of an uncompressed RLE object, as ``pycocotools.mask.frPyObjects(rle, H, W)``, checked."""
+    """The compressed form of an RLE object, checked: uncompressed counts as ``pycocotools.mask.frPyObjects(rle, H, W)``
+    writes them, compressed ones as they are (as text, not bytes)."""
     runs = read([rle])
-    return {"size": [int(runs.height[0]), int(runs.width[0])], "counts": string(rle["counts"])}
+    counts = rle["counts"]
+    text = counts.decode("ascii") if isinstance(counts, bytes) else counts if isinstance(counts, str) else string(counts)
+    return {"size": [int(runs.height[0]), int(runs.width[0])], "counts": text}
 
 
 def decode(rle: Mapping[str, Any]) -> np.ndarray:
