@@ -30,12 +30,13 @@ from torch.utils.data import DataLoader, Dataset, Subset
 from torch.utils.data.distributed import DistributedSampler
 from tqdm import tqdm
 
-from baselines.runtime import Runtime, save_atomically, seed_everything, seed_worker, start, write_atomically
+from baselines.runtime import Runtime, save_atomically, seed_everything, seed_worker, start
 from baselines.task import Baseline, BaselineError, Meta, Record
 from bundler.bundles.zips import zip_bytes
 from scoring.challenge import get_challenge
 from scoring.cli import main as score_main
 from scoring.cli import score_submission
+from scoring.files import write_atomically
 from scoring.report import number
 
 CHECKPOINT_FORMAT = 1

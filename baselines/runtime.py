@@ -1,10 +1,9 @@
-"""Where a run executes: device, processes (``torchrun``), seeds, mixed precision, and files written atomically."""
+"""Where a run executes: device, processes (``torchrun``), seeds, mixed precision, and checkpoints written atomically."""
 
 from __future__ import annotations
 
 import os
 import random
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List
@@ -14,6 +13,7 @@ import torch
 import torch.distributed as dist
 
 from baselines.task import BaselineError
+from scoring.files import replaced_atomically
 
 
 @dataclass
@@ -90,20 +90,5 @@ def seed_worker(worker: int) -> None:
 
 def save_atomically(value: Any, path: Path) -> None:
     """``torch.save`` through a temporary file and a rename: a killed run never leaves half a checkpoint."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
+    with replaced_atomically(path, mode=0o600) as temporary:  # checkpoints: for the owner only
         torch.save(value, temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` through a temporary file and a rename: a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.partial")
-    temporary.write_bytes(data)
-    os.replace(temporary, path)

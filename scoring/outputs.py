@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from pathlib import Path
 from typing import Dict, Union
 
@@ -12,6 +11,7 @@ import numpy as np
 
 from scoring import report
 from scoring.challenge import Challenge, Result
+from scoring.files import write_atomically
 
 Number = Union[int, float]
 
@@ -49,15 +49,9 @@ def detailed_html(challenge: Challenge, result: Result) -> str:
     )
 
 
-def _write_atomically(path: Path, text: str) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
-
-
 def write_outputs(folder: Path, challenge: Challenge, result: Result) -> None:
     """Write the three files; scores.txt last, so its presence means the others are complete."""
     folder.mkdir(parents=True, exist_ok=True)
-    _write_atomically(folder / "scores.json", scores_json(challenge, result))
-    _write_atomically(folder / "detailed_results.html", detailed_html(challenge, result))
-    _write_atomically(folder / "scores.txt", scores_txt(challenge, result))
+    write_atomically(folder / "scores.json", scores_json(challenge, result).encode())
+    write_atomically(folder / "detailed_results.html", detailed_html(challenge, result).encode())
+    write_atomically(folder / "scores.txt", scores_txt(challenge, result).encode())

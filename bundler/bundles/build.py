@@ -19,12 +19,13 @@ from bundler.bundles.layout import (
     reference_zip_name,
 )
 from bundler.bundles.references import given_references, with_demo
-from bundler.bundles.zips import folder_files, write_atomically, zip_bytes
+from bundler.bundles.zips import folder_files, zip_bytes
 from bundler.config.competition import Competition, build_folder
 from bundler.data.engine import manifest_counts
 from bundler.pages.render import render_pages
 from bundler.platforms import codabench, codalab
 from bundler.platforms.facts import DEFAULT_PLATFORM, oversized
+from scoring.files import write_atomically
 
 DEMO_WARNING = ("no reference data given, the bundle holds DEMO data and its scores are meaningless. Build it with "
                 "--data DIR (a 'bundler data' folder), or --reference PHASE=DIR, for a real competition.")

@@ -21,6 +21,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
 from bundler.bundles.zips import sha256
 from bundler.config.competition import COMPETITIONS
 from scoring.challenge import REFERENCE_INFO
+from scoring.files import replaced_atomically, write_atomically
 from scoring.progress import progress
 
 MARKER = ".vipriors-data.json"
@@ -152,22 +153,18 @@ def _same(dest: Path, item: Item) -> bool:
 
 def _place(dest: Path, item: Item, outcome: Outcome) -> None:
     """Create ``dest`` through a temporary name and a rename, so a crash never leaves half a file."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    temporary = dest.with_name(f".{dest.name}.partial")
-    if temporary.exists():
-        temporary.unlink()  # ours, from an interrupted run
-    if item.data is not None:
-        temporary.write_bytes(item.data)
-        outcome.written += 1
-    else:
-        assert item.source is not None
-        try:
-            os.link(item.source, temporary)
-            outcome.linked += 1
-        except OSError:  # another file system, or links not allowed: copy
-            shutil.copyfile(item.source, temporary)
-            outcome.copied += 1
-    os.replace(temporary, dest)
+    with replaced_atomically(dest, mode=None) as temporary:  # a hard link keeps its source's permissions
+        if item.data is not None:
+            temporary.write_bytes(item.data)
+            outcome.written += 1
+        else:
+            assert item.source is not None
+            try:
+                os.link(item.source, temporary)
+                outcome.linked += 1
+            except OSError:  # another file system, or links not allowed: copy
+                shutil.copyfile(item.source, temporary)
+                outcome.copied += 1
 
 
 def manifest_counts(folder: Path) -> Dict[str, Dict[str, int]]:
@@ -260,6 +257,4 @@ def _write_manifest(plan: Plan, out: Path) -> None:
     text = (json.dumps(manifest, indent=1) + "\n").encode()
     if (out / MANIFEST).is_file() and (out / MANIFEST).read_bytes() == text:
         return  # verified: nothing to change
-    temporary = out / f".{MANIFEST}.partial"
-    temporary.write_bytes(text)
-    os.replace(temporary, out / MANIFEST)
+    write_atomically(out / MANIFEST, text, mode=None)

@@ -24,11 +24,12 @@ from typing import Dict, List, Optional, Tuple
 
 from bundler.bundles.build import PLATFORMS, default_output
 from bundler.bundles.layout import STARTING_KIT
-from bundler.bundles.zips import write_atomically, zip_bytes
+from bundler.bundles.zips import zip_bytes
 from bundler.config.competition import Competition
 from bundler.rehearsal.steps import FAILED, OK, SKIPPED, Action, Step, StepFailed, command, run_all, table
 from bundler.rehearsal.synthetic import MAX_SCALE, SYNTHETIC
 from scoring.challenge import load_reference
+from scoring.files import write_atomically
 
 SIZES = {"small": 1, "medium": 2, "large": MAX_SCALE}  # --size: how many times the smallest generated data
 DEFAULT_SIZE = "small"

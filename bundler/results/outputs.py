@@ -12,12 +12,12 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from bundler.bundles.zips import write_atomically
 from bundler.pages.render import templates
 from bundler.results import figures
 from bundler.results.ranking import LEVEL, Ranked
 from bundler.results.stability import agreement, analyse, as_json
 from scoring.challenge import Column
+from scoring.files import write_atomically
 from scoring.report import UNDEFINED, WHY_UNDEFINED, score_text, undefined
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet would run such a cell as a formula

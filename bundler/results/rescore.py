@@ -19,10 +19,11 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from bundler.bundles.layout import SCORING_FOLDER
-from bundler.bundles.zips import sha256, write_atomically
+from bundler.bundles.zips import sha256
 from bundler.results.entries import Entry
 from scoring.cli import one_line, score_submission
 from scoring.errors import SubmissionError
+from scoring.files import write_atomically
 from scoring.progress import progress
 from scoring.resampling import Resampler
 
