@@ -49,14 +49,19 @@ exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
 """
 
 
-def _overrides(items: List[str], parser: argparse.ArgumentParser) -> Dict[str, Path]:
-    overrides = {}
+def _folders(items: List[str], option: str, expected: str, parser: argparse.ArgumentParser) -> Dict[str, Path]:
+    """The KEY=DIR values of a repeatable ``option``, each folder resolved; a malformed one is a usage error."""
+    folders = {}
     for item in items:
-        phase, sep, folder = item.partition("=")
-        if not sep or not phase or not folder:
-            parser.error(f"--reference expects PHASE=DIR (a phase number or name), not {item!r}")
-        overrides[phase] = Path(folder).expanduser().resolve()
-    return overrides
+        key, sep, folder = item.partition("=")
+        if not sep or not key or not folder:
+            parser.error(f"{option} expects {expected}, not {item!r}")
+        folders[key] = Path(folder).expanduser().resolve()
+    return folders
+
+
+def _overrides(items: List[str], parser: argparse.ArgumentParser) -> Dict[str, Path]:
+    return _folders(items, "--reference", "PHASE=DIR (a phase number or name)", parser)
 
 
 def _program() -> str:
@@ -228,12 +233,7 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 def _site(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     folder = args.output or build_folder() / "site"
-    publish = {}
-    for item in args.publish:
-        name, sep, results = item.partition("=")
-        if not sep or not name or not results:
-            parser.error(f"--publish expects NAME=DIR (a challenge and the folder 'bundler results' wrote), not {item!r}")
-        publish[name] = Path(results).expanduser().resolve()
+    publish = _folders(args.publish, "--publish", "NAME=DIR (a challenge and the folder 'bundler results' wrote)", parser)
     event = load_event(args.event)
     pages = write_site(event, folder, publish, rehearsal=args.rehearsal)
     shown = f"; final rankings of {', '.join(publish)}{' (a rehearsal)' if args.rehearsal else ''}" if publish else ""

@@ -227,10 +227,15 @@ def test_the_ranking_rule_agrees_across_the_yaml_both_bundles_and_the_pages(tmp_
     assert "The last score counts" not in (folder / "competition.yaml").read_text()
 
 
+def added_to_the_last_phase(folder: Path, line: str) -> int:
+    """Add ``line`` (``key: value``) to the last phase of the competition in ``folder``; its line number."""
+    edit(folder, "    max_submissions: 10\n", f"    max_submissions: 10\n    {line}\n")
+    return (folder / "competition.yaml").read_text().splitlines().index(f"    {line}") + 1
+
+
 def test_a_ranking_rule_in_a_phase_is_an_error_at_its_line(tmp_path):
     folder = copy_competition(tmp_path)
-    edit(folder, "    max_submissions: 10\n", "    max_submissions: 10\n    ranking: best\n")
-    line = (folder / "competition.yaml").read_text().splitlines().index("    ranking: best") + 1
+    line = added_to_the_last_phase(folder, "ranking: best")
     assert problems_of(folder) == [
         f"{folder / 'competition.yaml'}:{line}: phases[2].ranking: the ranking rule is the competition's, not a "
         "phase's: Codabench gives every phase the same leaderboard and CodaLab sets it for the whole competition; "
@@ -371,8 +376,7 @@ def test_a_codabench_bundle_above_the_size_cap_is_a_warning_at_build_and_at_chec
 
 def test_the_last_phase_end_is_the_competition_end_on_both_platforms(tmp_path):
     folder = copy_competition(tmp_path)
-    edit(folder, "    max_submissions: 10\n", "    max_submissions: 10\n    end: 2027-06-10\n")
-    line = (folder / "competition.yaml").read_text().splitlines().index("    end: 2027-06-10") + 1
+    line = added_to_the_last_phase(folder, "end: 2027-06-10")
     assert problems_of(folder) == [
         f"{folder / 'competition.yaml'}:{line}: phases[2].end (2027-06-10 23:59:59 UTC) differs from end_date "
         "(2027-06-15 23:59:59 UTC): the competition closes when its last phase does; write one of them"]

@@ -39,7 +39,7 @@ def timeline(competition: Competition, references: Dict[int, Optional[Path]]) ->
     span = (last - first).total_seconds() or 1.0
     bars = []
     for number, phase in enumerate(phases):
-        end = phase.end.when if phase.end is not None else phase.start.when + OPEN_ENDED
+        end = _drawn_end(phase)
         left = (phase.start.when - first).total_seconds() / span * 100
         width = max((end - phase.start.when).total_seconds() / span * 100, 1.0)
         bars.append(Bar(phase.name, phase.start.text, phase.end.text if phase.end is not None else "never",
@@ -51,8 +51,12 @@ def timeline(competition: Competition, references: Dict[int, Optional[Path]]) ->
 def span_of(competition: Competition) -> Tuple[dt.datetime, dt.datetime]:
     """The first start and the last end of the timeline (an open-ended last phase drawn OPEN_ENDED long)."""
     phases = competition.config.phases
-    ends = [phase.end.when if phase.end is not None else phase.start.when + OPEN_ENDED for phase in phases]
-    return phases[0].start.when, max(ends)
+    return phases[0].start.when, max(_drawn_end(phase) for phase in phases)
+
+
+def _drawn_end(phase: Any) -> dt.datetime:
+    """Where a phase's bar ends: its end, or OPEN_ENDED after its start if it never closes."""
+    return phase.end.when if phase.end is not None else phase.start.when + OPEN_ENDED
 
 
 @dataclass
