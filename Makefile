@@ -5,7 +5,9 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 BUNDLER_STAMP := $(VENV)/.bundler
 PLATFORM ?= codabench
-COMPETITIONS := $(sort $(patsubst competitions/%/competition.yaml,%,$(wildcard competitions/*/competition.yaml)))
+# the edition, a folder of competitions/: by default the upcoming one, DEFAULT_EDITION of bundler/ground/editions.py
+EDITION ?= $(shell sed -n 's/^DEFAULT_EDITION = "\(.*\)"$$/\1/p' bundler/ground/editions.py)
+COMPETITIONS := $(sort $(patsubst competitions/$(EDITION)/%/competition.yaml,%,$(wildcard competitions/$(EDITION)/*/competition.yaml)))
 
 .PHONY: help venv baselines test fuzz lint bench site rehearse clean $(addprefix bundle-,$(COMPETITIONS))
 
@@ -42,14 +44,17 @@ lint: $(STAMP)  ## ruff, and vermin proving scoring/ runs on Python 3.9
 bench: $(STAMP)  ## speed and memory, ours beside the reference implementations
 	$(PY) tests/bench.py
 
-$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(BUNDLER_STAMP)  ## build build/<name>_codabench.zip (PLATFORM=codalab: build/<name>_codalab.zip; installs only what the bundler needs)
-	$(PY) -m bundler build $* --platform $(PLATFORM)
+$(addprefix bundle-,$(COMPETITIONS)): bundle-%: $(BUNDLER_STAMP)  ## build/<edition>/<name>_codabench.zip (EDITION=2021 another edition; PLATFORM=codalab: <name>_codalab.zip; installs only what the bundler needs)
+	$(PY) -m bundler --edition $(EDITION) build $* --platform $(PLATFORM)
 
-site: $(BUNDLER_STAMP)  ## build/site/index.html and challenges.md, the event page, from competitions/event.yaml
-	$(PY) -m bundler site
+bundle-%:
+	@echo "no competition $* in competitions/$(EDITION)/ (it has: $(or $(COMPETITIONS),none)); EDITION=... for another edition" >&2; exit 2
 
-rehearse: $(BUNDLER_STAMP)  ## the whole edition on generated data in build/rehearsal/, every step summarised (baselines once installed)
-	$(PY) -m bundler rehearse
+site: $(BUNDLER_STAMP)  ## build/<edition>/site/index.html and challenges.md, the event page, from competitions/<edition>/event.yaml
+	$(PY) -m bundler --edition $(EDITION) site
+
+rehearse: $(BUNDLER_STAMP)  ## the whole edition on generated data in build/<edition>/rehearsal/, every step summarised (baselines once installed)
+	$(PY) -m bundler --edition $(EDITION) rehearse
 
 clean:  ## remove build outputs (keeps .venv)
 	rm -rf build .pytest_cache .ruff_cache .hypothesis

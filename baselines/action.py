@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -20,10 +20,9 @@ from torch.utils.data import Dataset
 from torchvision.transforms import functional as TF
 
 from baselines.task import Baseline, BaselineError, Meta, Record
+from scoring.challenges.action import CHALLENGE, KS
 
-LISTS = {"train": "train.txt", "val": "val.txt", "test": "test.txt"}
 MEAN, STD = (0.43216, 0.394666, 0.37645), (0.22803, 0.22145, 0.216989)  # per-channel statistics of video frames
-TOP = 5
 
 
 def decode(path: Path) -> np.ndarray:
@@ -51,6 +50,12 @@ def read_list(path: Path) -> List[List[str]]:
         return [line.split() for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     except OSError as exc:
         raise BaselineError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def clip_file(data: Path, split: str, clip: str) -> Path:
+    """The video of a listed clip: the first of the layout's places for it that holds a file (else the first place)."""
+    places = [data / place for place in CHALLENGE.layout.clip_files(split, clip)]
+    return next((path for path in places if path.is_file()), places[0])
 
 
 def build_model(arch: str, num_classes: int) -> nn.Module:
@@ -91,32 +96,33 @@ class Clips(Dataset):
 
 
 class Action(Baseline):
-    name = "action"
+    challenge = CHALLENGE
     summary = "R(2+1)D-18 from scratch (torchvision) on clips decoded with PyAV"
     defaults = {"arch": "r2plus1d_18", "archs": "a torchvision video model such as r3d_18 or mc3_18", "epochs": 45,
                 "batch_size": 8, "lr": 0.01, "reference_batch": 8, "image_size": 112,
                 "image_size_help": "frames are resized to 8/7 of it and cropped to it (default 112)"}
-    split_folders = {"train": "train", "val": "val", "test": "test"}
+    smoke_arguments = ("--image-size", "32", "--frames", "4", "--clips", "2", "--lr", "0.01", "--batch-size", "8")
 
     arguments = (("--frames", {"type": int, "default": 16, "help": "frames per clip, spread over the video (default 16)"}),
                  ("--clips", {"type": int, "default": 3, "help": "clips averaged per video when predicting (default 3)"}))
 
     def metadata(self, data: Path) -> Meta:
-        numbers = sorted(int(row[0]) for row in read_list(data / "classInd.txt"))
+        path = data / CHALLENGE.layout.classes
+        numbers = sorted(int(row[0]) for row in read_list(path))
         if numbers != list(range(1, len(numbers) + 1)):
-            raise BaselineError(f"{data / 'classInd.txt'}: classes must be numbered 1..N")
+            raise BaselineError(f"{path}: classes must be numbered 1..N")
         return {"classes": len(numbers)}
 
     def dataset(self, data: Path, split: str, args: argparse.Namespace, meta: Meta, train: bool) -> Dataset:
-        folder = data / self.split_folders[split]
-        rows = read_list(data / LISTS[split])
+        listed = data / CHALLENGE.layout.list_file(split)
+        rows = read_list(listed)
         if train:
             bad = [row for row in rows if len(row) < 2 or not row[1].isdigit() or not 1 <= int(row[1]) <= meta["classes"]]
             if bad:
-                raise BaselineError(f"{data / LISTS[split]}: {' '.join(bad[0])!r} is not '<clip> <class 1..{meta['classes']}>'")
-            items = [(folder / row[0], int(row[1]) - 1) for row in rows]
+                raise BaselineError(f"{listed}: {' '.join(bad[0])!r} is not '<clip> <class 1..{meta['classes']}>'")
+            items = [(clip_file(data, split, row[0]), int(row[1]) - 1) for row in rows]
         else:
-            items = [(folder / row[0], row[0]) for row in rows]
+            items = [(clip_file(data, split, row[0]), row[0]) for row in rows]
         return Clips(items, args.frames, args.image_size, args.clips, train)
 
     def model(self, args: argparse.Namespace, meta: Meta) -> nn.Module:
@@ -129,11 +135,8 @@ class Action(Baseline):
                 ) -> List[Record]:
         batch, clips = inputs.shape[:2]
         scores = F.softmax(model(inputs.flatten(0, 1)).float(), dim=1).reshape(batch, clips, -1).mean(dim=1)
-        best = scores.topk(min(TOP, scores.shape[1]), dim=1).indices + 1
+        best = scores.topk(min(max(KS), scores.shape[1]), dim=1).indices + 1
         return list(zip(ids, best.tolist()))
-
-    def submission(self, records: List[Record], meta: Meta) -> Dict[str, bytes]:
-        return {"predictions.txt": "".join(f"{clip} {' '.join(map(str, ranked))}\n" for clip, ranked in sorted(records)).encode()}
 
 
 BASELINE = Action()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import torch
 import torchvision
@@ -16,6 +16,7 @@ from torchvision.models.resnet import Bottleneck, ResNet
 
 from baselines.images import MEAN, STD, files, read_image
 from baselines.task import Baseline, BaselineError, Meta, Record
+from scoring.challenges.classification import CHALLENGE
 
 FULL_CONV = "resnet50-fconv"
 SUFFIXES = (".jpeg", ".jpg", ".png")
@@ -76,23 +77,25 @@ class Images(Dataset):
 
 
 class Classification(Baseline):
-    name = "classification"
+    challenge = CHALLENGE
     summary = "ResNet-50 from scratch (torchvision), or the 2020 full-convolution ResNet-50 (--arch resnet50-fconv)"
     defaults = {"arch": "resnet50", "archs": f"{FULL_CONV}, or a torchvision classification model such as resnet18",
                 "epochs": 90, "batch_size": 32, "lr": 0.1, "reference_batch": 256, "lr_schedule": "step", "lr_steps": (30, 60),
                 "image_size": 224,
                 "image_size_help": "crop size in pixels (default 224; images are resized to 8/7 of it first)"}
-    split_folders = {"train": "train", "val": "val", "test": "test"}
+    smoke_arguments = ("--arch", "resnet18", "--image-size", "32", "--lr-schedule", "cosine", "--lr", "1.6",
+                       "--batch-size", "8")
 
     def metadata(self, data: Path) -> Meta:
+        path = data / CHALLENGE.layout.classes
         try:
-            classes = (data / "classes.txt").read_text(encoding="utf-8").split()
+            classes = path.read_text(encoding="utf-8").split()
         except OSError as exc:
-            raise BaselineError(f"{data / 'classes.txt'}: cannot be read ({exc.strerror}); it lists the classes") from None
+            raise BaselineError(f"{path}: cannot be read ({exc.strerror}); it lists the classes") from None
         return {"classes": classes}
 
     def dataset(self, data: Path, split: str, args: argparse.Namespace, meta: Meta, train: bool) -> Dataset:
-        folder = data / self.split_folders[split]
+        folder = data / CHALLENGE.layout.input_folder(split)
         size = args.image_size
         if train:
             transform = transforms.Compose([transforms.RandomResizedCrop(size), transforms.RandomHorizontalFlip(),
@@ -105,7 +108,7 @@ class Classification(Baseline):
             return Images([(path, path.name) for path in files(folder, SUFFIXES)], transform)
         unknown = sorted(d.name for d in folder.iterdir() if d.is_dir() and d.name not in classes)
         if unknown:
-            raise BaselineError(f"{folder / unknown[0]}: a class not in classes.txt")
+            raise BaselineError(f"{folder / unknown[0]}: a class not in {CHALLENGE.layout.classes}")
         items = [(path, index if train else path.name) for index, name in enumerate(classes)
                  if (folder / name).is_dir() for path in files(folder / name, SUFFIXES)]
         return Images(items, transform)
@@ -119,10 +122,6 @@ class Classification(Baseline):
     def predict(self, model: nn.Module, inputs: Any, ids: Sequence[Any], args: argparse.Namespace, meta: Meta
                 ) -> List[Record]:
         return list(zip(ids, model(inputs).argmax(dim=1).tolist()))
-
-    def submission(self, records: List[Record], meta: Meta) -> Dict[str, bytes]:
-        rows = "".join(f"{name},{label}\n" for name, label in sorted(records))
-        return {"predictions.csv": f"Image IDs,Predictions\n{rows}".encode()}
 
 
 BASELINE = Classification()

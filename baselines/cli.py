@@ -48,7 +48,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
                         help="data-loading processes (default: the cores, at most 8; 0 loads in this process)")
 
 
-def _parser(found: Dict[str, Baseline]) -> argparse.ArgumentParser:
+def _parser(found: Dict[str, Baseline], competitions: Optional[Dict[str, str]] = None) -> argparse.ArgumentParser:
+    """The command line; ``competitions`` names, per baseline, the competition whose recipe gives the defaults."""
     parser = argparse.ArgumentParser(prog="python -m baselines", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -57,10 +58,13 @@ def _parser(found: Dict[str, Baseline]) -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict a split and write the submission zip").add_subparsers(
         dest="name", required=True, metavar="NAME")
     for name, baseline in sorted(found.items()):
-        d = baseline.defaults
+        recipe = (competitions or {}).get(name)
+        d = baseline.recipe(recipe)
+        own = "".join(f" On the data of {other}, its own published recipe gives the defaults." for other in baseline.recipes)
         one = train.add_parser(name, help=baseline.summary, description=f"{baseline.summary}. Defaults are the recipe "
                                "(a full GPU run), its learning rate scaled to this run's total batch; --arch, "
-                               "--image-size and --epochs make it small. A NaN or infinite loss stops the run.")
+                               f"--image-size and --epochs make it small. A NaN or infinite loss stops the run.{own}")
+        one.set_defaults(recipe=recipe or "default", reference_batch=int(d["reference_batch"]))
         _common(one)
         one.add_argument("--out", type=Path, required=True, metavar="RUN", help="the run folder to write")
         one.add_argument("--arch", default=d["arch"], help=f"the network (default {d['arch']}); {d['archs']}")
@@ -68,7 +72,7 @@ def _parser(found: Dict[str, Baseline]) -> argparse.ArgumentParser:
         one.add_argument("--batch-size", type=int, default=d["batch_size"], metavar="B",
                          help=f"items per batch and process (default {d['batch_size']})")
         one.add_argument("--lr", type=float, default=d["lr"],
-                         help=f"learning rate for a total batch of {baseline.reference_batch}, the recipe's (default "
+                         help=f"learning rate for a total batch of {d['reference_batch']}, the recipe's (default "
                          f"{d['lr']}); the run scales it linearly to its own total batch, processes x --batch-size")
         one.add_argument("--optimizer", choices=("sgd", "adamw"), default=d.get("optimizer", "sgd"),
                          help=f"default {d.get('optimizer', 'sgd')}")
@@ -87,6 +91,8 @@ def _parser(found: Dict[str, Baseline]) -> argparse.ArgumentParser:
         one.add_argument("--image-size", type=int, default=d["image_size"], metavar="S", help=d["image_size_help"])
         one.add_argument("--seed", type=int, default=0, help="seeds every generator: a CPU run repeats exactly (default 0)")
         one.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
+        one.add_argument("--smoke", action="store_true", help="a tiny CPU run (what the tests and 'bundler rehearse' "
+                         f"train): {' '.join(baseline.smoke_arguments)} before the arguments given, which win")
         for flag, options in baseline.arguments:
             one.add_argument(flag, **options)
         two = predict.add_parser(name, help=f"predict with a {name} checkpoint")
@@ -110,6 +116,13 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run a subcommand; a problem with the input is one 'error:' line and exit 1, never a traceback."""
     found = baselines()
     args = _parser(found).parse_args(argv)
+    if args.command == "train":
+        argv = list(sys.argv[1:] if argv is None else argv)
+        if args.smoke:  # the baseline's tiny settings right after its name: an argument given later wins
+            at = argv.index(args.name) + 1
+            argv[at:at] = found[args.name].smoke_arguments
+        competition = found[args.name].competition(args.data.expanduser())
+        args = _parser(found, {args.name: competition} if competition in found[args.name].recipes else {}).parse_args(argv)
     from baselines import loop
 
     try:

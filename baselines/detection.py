@@ -15,9 +15,8 @@ from torchvision.transforms import functional as TF
 
 from baselines.images import read_image
 from baselines.task import Baseline, BaselineError, Meta, Record
+from scoring.challenges.detection import CHALLENGE
 
-ANNOTATIONS = {"train": "annotations/instances_train.json", "val": "annotations/instances_val.json",
-               "test": "annotations/test_images.json"}
 FAMILIES = ("fasterrcnn", "retinanet", "fcos")  # torchvision's box detectors that train from scratch at any size
 
 
@@ -43,12 +42,15 @@ def build_model(arch: str, num_classes: int, image_size: int) -> nn.Module:
                                         min_size=image_size, max_size=image_size * 1333 // 800)
 
 
-class Pictures(Dataset):
-    """(image, target) with boxes as [x1, y1, x2, y2] and contiguous labels, or (image, COCO image id)."""
+Objects = Dict[int, List[Tuple[Any, int]]]  # image id -> (object, contiguous label) per object of the image
 
-    def __init__(self, folder: Path, images: List[Dict[str, Any]], boxes: Dict[int, List[Tuple[List[float], int]]],
-                 train: bool) -> None:
-        self.folder, self.images, self.boxes, self.train = folder, images, boxes, train
+
+class Pictures(Dataset):
+    """(image, target) with boxes as [x1, y1, x2, y2] and contiguous labels, or (image, COCO image id); a training
+    image is mirrored half of the time. The objects are boxes [x, y, w, h] here (``target`` turns them to tensors)."""
+
+    def __init__(self, folder: Path, images: List[Dict[str, Any]], objects: Objects, train: bool) -> None:
+        self.folder, self.images, self.objects, self.train = folder, images, objects, train
 
     def __len__(self) -> int:
         return len(self.images)
@@ -58,13 +60,19 @@ class Pictures(Dataset):
         tensor = TF.to_tensor(read_image(self.folder / image["file_name"]))
         if not self.train:
             return tensor, image["id"]
-        found = self.boxes.get(image["id"], [])
-        boxes = torch.tensor([[x, y, x + w, y + h] for (x, y, w, h), _ in found], dtype=torch.float32).reshape(-1, 4)
+        found = self.objects.get(image["id"], [])
         labels = torch.tensor([label for _, label in found], dtype=torch.int64)
-        if torch.rand(1).item() < 0.5:
-            tensor = tensor.flip(-1)
-            boxes = torch.stack([tensor.shape[-1] - boxes[:, 2], boxes[:, 1], tensor.shape[-1] - boxes[:, 0], boxes[:, 3]], 1)
-        return tensor, {"boxes": boxes, "labels": labels}
+        flip = torch.rand(1).item() < 0.5
+        height, width = tensor.shape[-2:]
+        target = self.target([thing for thing, _ in found], height, width, flip)
+        return (tensor.flip(-1) if flip else tensor), {**target, "labels": labels}
+
+    def target(self, objects: List[Any], height: int, width: int, flip: bool) -> Dict[str, torch.Tensor]:
+        """The boxes [x1, y1, x2, y2] of an image's ``objects``, mirrored if ``flip``."""
+        boxes = torch.tensor([[x, y, x + w, y + h] for x, y, w, h in objects], dtype=torch.float32).reshape(-1, 4)
+        if flip:
+            boxes = torch.stack([width - boxes[:, 2], boxes[:, 1], width - boxes[:, 0], boxes[:, 3]], 1)
+        return {"boxes": boxes}
 
 
 def as_lists(batch: List[Tuple[torch.Tensor, Any]]) -> Tuple[Tuple[Any, ...], ...]:
@@ -73,29 +81,31 @@ def as_lists(batch: List[Tuple[torch.Tensor, Any]]) -> Tuple[Tuple[Any, ...], ..
 
 
 class Detection(Baseline):
-    name = "detection"
+    challenge = CHALLENGE
     summary = "Faster R-CNN ResNet-50-FPN from scratch (torchvision, no pretrained backbone)"
     defaults = {"arch": "fasterrcnn_resnet50_fpn", "archs": "a torchvision box detector such as "
                 "fasterrcnn_mobilenet_v3_large_fpn, retinanet_resnet50_fpn or fcos_resnet50_fpn",
                 "epochs": 26, "batch_size": 2, "lr": 0.02, "reference_batch": 16, "lr_schedule": "step", "lr_steps": (16, 22),
                 "warmup_iters": 1000, "image_size": 800,
                 "image_size_help": "short side the detector resizes images to (default 800, as for COCO)"}
-    split_folders = {"train": "train", "val": "val", "test": "test"}
+    smoke_arguments = ("--arch", "fasterrcnn_mobilenet_v3_large_fpn", "--image-size", "64", "--lr", "0.08",
+                       "--batch-size", "2")
 
     def metadata(self, data: Path) -> Meta:
-        categories = sorted(c["id"] for c in read_coco(data / ANNOTATIONS["train"])["categories"])
+        categories = sorted(c["id"] for c in read_coco(data / self.challenge.layout.annotation_file("train"))["categories"])
         return {"categories": categories}  # label i + 1 is category categories[i]; 0 is the background
 
     def dataset(self, data: Path, split: str, args: argparse.Namespace, meta: Meta, train: bool) -> Dataset:
-        document = read_coco(data / ANNOTATIONS[split])
+        document = read_coco(data / self.challenge.layout.annotation_file(split))
         label = {category: i + 1 for i, category in enumerate(meta["categories"])}
-        boxes: Dict[int, List[Tuple[List[float], int]]] = {}
+        boxes: Objects = {}
         for annotation in document.get("annotations", []) if train else []:
             x, y, w, h = annotation["bbox"]
             if annotation.get("iscrowd") or w < 1 or h < 1 or annotation["category_id"] not in label:
                 continue
             boxes.setdefault(annotation["image_id"], []).append(([x, y, w, h], label[annotation["category_id"]]))
-        return Pictures(data / self.split_folders[split], sorted(document["images"], key=lambda i: i["id"]), boxes, train)
+        images = sorted(document["images"], key=lambda i: i["id"])
+        return Pictures(data / self.challenge.layout.input_folder(split), images, boxes, train)
 
     def model(self, args: argparse.Namespace, meta: Meta) -> nn.Module:
         return build_model(args.arch, len(meta["categories"]) + 1, args.image_size)
@@ -110,16 +120,15 @@ class Detection(Baseline):
             for (x1, y1, x2, y2), label, score in zip(found["boxes"].tolist(), found["labels"].tolist(),
                                                       found["scores"].tolist()):
                 records.append({"image_id": int(image_id), "category_id": meta["categories"][label - 1],
-                                "bbox": [round(x1, 2), round(y1, 2), round(x2 - x1, 2), round(y2 - y1, 2)],
-                                "score": round(score, 5)})
+                                "bbox": [x1, y1, x2 - x1, y2 - y1], "score": score})
         return records
 
     def collate(self) -> Any:
         return as_lists
 
-    def submission(self, records: List[Record], meta: Meta) -> Dict[str, bytes]:
-        ordered = sorted(records, key=lambda r: (r["image_id"], -r["score"], r["category_id"], r["bbox"]))
-        return {"detections.json": json.dumps(ordered).encode()}
+    def predictions(self, records: List[Record]) -> List[Record]:
+        """The records are the detections themselves."""
+        return records
 
 
 BASELINE = Detection()

@@ -32,8 +32,7 @@ from tqdm import tqdm
 
 from baselines.runtime import Runtime, save_atomically, seed_everything, seed_worker, start
 from baselines.task import Baseline, BaselineError, Meta, Record
-from bundler.bundles.zips import zip_bytes
-from scoring.challenge import get_challenge
+from bundler.ground.zips import zip_bytes
 from scoring.cli import main as score_main
 from scoring.cli import score_submission
 from scoring.files import write_atomically
@@ -123,10 +122,10 @@ def predictions(baseline: Baseline, model: nn.Module, dataset: Dataset, args: ar
     return runtime.gather(records)
 
 
-def score_records(baseline: Baseline, records: List[Record], meta: Meta, reference: Path) -> Dict[str, float]:
+def score_records(baseline: Baseline, records: List[Record], reference: Path) -> Dict[str, float]:
     """Every leaderboard column of these predictions, computed by the scoring program against ``reference``."""
     with tempfile.TemporaryDirectory(prefix="baseline-val-") as folder:
-        for name, data in baseline.submission(records, meta).items():
+        for name, data in baseline.submission(records).items():
             (Path(folder) / name).write_bytes(data)
         _, result = score_submission(reference, Path(folder))
     return {key: float(value) for key, value in result.scores.items()}
@@ -222,7 +221,7 @@ def train(baseline: Baseline, args: argparse.Namespace) -> int:
 
 def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, runtime: Runtime) -> int:
     seed_everything(args.seed + runtime.rank)
-    columns = get_challenge(baseline.name).columns
+    columns = baseline.challenge.columns
     primary = columns[0]
     meta = baseline.metadata(data)
     resumed = load_checkpoint(run / "last.pt", baseline) if args.resume else None
@@ -234,7 +233,7 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
     if runtime.cuda:
         model = model.to(memory_format=torch.channels_last)
     total_batch = runtime.world * args.batch_size
-    rate = baseline.learning_rate(args.lr, total_batch)
+    rate = baseline.learning_rate(args.lr, total_batch, args.reference_batch)
     optimizer = _optimizer(args, model, rate)
     schedule = _schedule(args, optimizer)
     scaler = torch.amp.GradScaler("cuda", enabled=runtime.cuda)
@@ -261,12 +260,13 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
         run.mkdir(parents=True, exist_ok=True)
         log.keep_until(first - 1)
         config = {"challenge": baseline.name, "args": plain_arguments(args), "processes": runtime.world,
-                  "total_batch": total_batch, "reference_batch": baseline.reference_batch, "learning_rate": rate,
+                  "total_batch": total_batch, "reference_batch": args.reference_batch, "learning_rate": rate,
                   "device": str(runtime.device), "versions": versions()}
         write_atomically(run / "config.json", (json.dumps(config, indent=1) + "\n").encode())
-        print(f"{baseline.name}: {len(train_set)} train and {len(val_set)} val items, {args.arch}, epochs {first}.."
+        recipe = "" if args.recipe == "default" else f" ({args.recipe}'s recipe)"
+        print(f"{baseline.name}{recipe}: {len(train_set)} train and {len(val_set)} val items, {args.arch}, epochs {first}.."
               f"{args.epochs}, {runtime.world} process(es) on {runtime.device}; learning rate {rate:.6g}: --lr "
-              f"{args.lr:g} for a total batch of {baseline.reference_batch}, scaled to this run's {total_batch} "
+              f"{args.lr:g} for a total batch of {args.reference_batch}, scaled to this run's {total_batch} "
               f"({runtime.world} x {args.batch_size})", file=sys.stderr)
     for epoch in range(first, args.epochs + 1):
         began = time.monotonic()
@@ -280,7 +280,7 @@ def _train(baseline: Baseline, args: argparse.Namespace, data: Path, run: Path, 
         schedule.step()
         records = predictions(baseline, model, val_set, args, meta, runtime, "validation")
         if runtime.main:
-            scores = score_records(baseline, records, meta, data / "references" / "val")
+            scores = score_records(baseline, records, data / baseline.challenge.layout.reference_folder("val"))
             shown = {c.key: number(scores[c.key], c.digits) for c in columns}  # as the leaderboard shows them
             score = round(scores[primary.key], primary.digits)
             improved = _better(score, best[1] if best else None, primary.sort)
@@ -312,9 +312,10 @@ def predict(baseline: Baseline, args: argparse.Namespace) -> int:
     model = model.to(runtime.device)
     dataset = baseline.dataset(data, args.split, trained, meta, train=False)
     records = predictions(baseline, model, dataset, trained, meta, runtime, args.split)
-    files = baseline.submission(records, meta)
+    files = baseline.submission(records)
+    reference = data / baseline.challenge.layout.reference_folder(args.split)
     replaced = " (replacing the file that was there)" if args.output.exists() else ""
     write_atomically(args.output, zip_bytes(files))
     print(f"wrote {args.output}{replaced}: {len(dataset)} {args.split} items, epoch {checkpoint['epoch']} of {args.run}; "
-          f"checking it against {data / 'references' / args.split}:", file=sys.stderr)
-    return score_main(["--reference", str(data / "references" / args.split), str(args.output)])
+          f"checking it against {reference}:", file=sys.stderr)
+    return score_main(["--reference", str(reference), str(args.output)])

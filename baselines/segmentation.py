@@ -6,14 +6,12 @@ Predictions are written back as labelIds PNGs of each image's original size.
 from __future__ import annotations
 
 import argparse
-import io
 from pathlib import Path
-from typing import Any, Dict, List, Sequence, Tuple
+from typing import Any, List, Sequence, Tuple
 
 import numpy as np
 import torch
 import torchvision
-from PIL import Image
 from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import Dataset
@@ -21,10 +19,10 @@ from torchvision.transforms import functional as TF
 
 from baselines.images import MEAN, STD, files, read_image
 from baselines.task import Baseline, BaselineError, Meta, Record
+from scoring.challenges.segmentation import CHALLENGE
 from scoring.metrics.cityscapes import EVALUATED
 
 IGNORE = 255  # the training target of every label that is not one of the 19 evaluated classes
-IMAGE_SUFFIX = "_leftImg8bit.png"
 TO_TRAIN = np.full(256, IGNORE, np.uint8)
 TO_TRAIN[EVALUATED] = np.arange(len(EVALUATED))
 TO_LABEL = np.array(EVALUATED, np.uint8)
@@ -96,12 +94,6 @@ class Scenes(Dataset):
         return tensor, trains
 
 
-def _png(labels: np.ndarray) -> bytes:
-    buffer = io.BytesIO()
-    Image.fromarray(labels, mode="L").save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
 def stacked(batch: List[Tuple[torch.Tensor, Any]]) -> Tuple[torch.Tensor, Any]:
     """Images stacked; label maps stacked, or the items' (name, size) as a list."""
     inputs = torch.stack([item[0] for item in batch])
@@ -110,12 +102,12 @@ def stacked(batch: List[Tuple[torch.Tensor, Any]]) -> Tuple[torch.Tensor, Any]:
 
 
 class Segmentation(Baseline):
-    name = "segmentation"
+    challenge = CHALLENGE
     summary = "U-Net with batch normalisation from scratch, on the 19 Cityscapes training classes"
     defaults = {"arch": "unet", "archs": "unet, or a torchvision segmentation model such as deeplabv3_resnet50",
                 "epochs": 200, "batch_size": 5, "lr": 0.01, "reference_batch": 5, "image_size": 1024,
                 "image_size_help": "width the images are resized to, keeping their aspect (default 1024: 1024x512)"}
-    split_folders = {"train": "leftImg8bit/train", "val": "leftImg8bit/val", "test": "leftImg8bit/test"}
+    smoke_arguments = ("--image-size", "64", "--width", "8", "--lr", "0.0625", "--batch-size", "4")
 
     arguments = (("--width", {"type": int, "default": 64, "help": "U-Net: channels of its first block (default 64)"}),)
 
@@ -123,15 +115,15 @@ class Segmentation(Baseline):
         return {"classes": len(EVALUATED)}
 
     def dataset(self, data: Path, split: str, args: argparse.Namespace, meta: Meta, train: bool) -> Dataset:
-        folder = data / self.split_folders[split]
+        layout = CHALLENGE.layout
+        folder = data / layout.input_folder(split)
         if split == "test":
-            return Scenes([(path, path.name) for path in files(folder, (".png",))], args.image_size, train)
-        images = [path for city in sorted(p for p in folder.iterdir() if p.is_dir()) for path in files(city, (IMAGE_SUFFIX,))]
+            return Scenes([(path, path.stem) for path in files(folder, (".png",))], args.image_size, train)
+        images = [path for city in sorted(p for p in folder.iterdir() if p.is_dir())
+                  for path in files(city, (layout.image_suffix,))]
         if not train:
-            return Scenes([(path, path.name) for path in images], args.image_size, train)
-        truth = data / "gtFine" / split
-        items = [(path, truth / path.parent.name / path.name.replace(IMAGE_SUFFIX, "_gtFine_labelIds.png"))
-                 for path in images]
+            return Scenes([(path, path.stem) for path in images], args.image_size, train)
+        items = [(path, data / layout.truth_file(split, path.relative_to(folder).as_posix())) for path in images]
         missing = [labels for _, labels in items if not labels.is_file()]
         if missing:
             raise BaselineError(f"{missing[0]}: not found; every training image needs its gtFine labelIds")
@@ -154,14 +146,11 @@ class Segmentation(Baseline):
         records = []
         for item, (name, (height, width)) in enumerate(ids):
             full = F.interpolate(logits[item:item + 1], size=(int(height), int(width)), mode="bilinear", align_corners=False)
-            records.append((name, _png(TO_LABEL[full[0].argmax(dim=0).cpu().numpy()])))
+            records.append((name, TO_LABEL[full[0].argmax(dim=0).cpu().numpy()]))
         return records
 
     def collate(self) -> Any:
         return stacked
-
-    def submission(self, records: List[Record], meta: Meta) -> Dict[str, bytes]:
-        return dict(sorted(records))
 
 
 BASELINE = Segmentation()

@@ -17,10 +17,11 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from scoring.challenge import REFERENCE_INFO, RENAMED_TASKS
+from scoring.challenge import REFERENCE_INFO, RENAMED_TASKS, Challenge
 
 Meta = Dict[str, Any]  # what a model needs to know of the data (classes, category ids), saved in checkpoints
-Record = Any  # one item's prediction, in a form its baseline turns into the submission's files
+#: one item's prediction: by default an (item, prediction) pair of the mapping the challenge's write_submission takes
+Record = Any
 
 
 class BaselineError(Exception):
@@ -30,31 +31,51 @@ class BaselineError(Exception):
 class Baseline(abc.ABC):
     """The declarations and the per-challenge code of one baseline."""
 
-    #: the challenge's task, the folder of competitions/ and the task of its references
-    name: str
+    #: the challenge it is the baseline of: its layout says where the public files are, it writes the submission
+    challenge: Challenge
     #: what the model is, one line, for the help text
     summary: str
     #: the recipe (a full GPU run): arch, epochs, batch_size (per process), lr (for reference_batch), image_size,
     #: optimizer, lr_schedule, lr_steps, warmup_iters, ...; reference_batch is the total batch (processes x batch)
     #: the recipe's lr was set for: a run scales lr linearly to its own total batch
     defaults: Dict[str, Any]
-    #: the public/ folder of each split ("train", "val", "test"), relative to --data
-    split_folders: Dict[str, str]
+    #: the arguments of a tiny CPU run (small network, images and batch, a rate that learns there): what the tests and
+    #: ``bundler rehearse`` train every baseline with, on its challenge's generated example data
+    smoke_arguments: Tuple[str, ...]
     #: arguments of this baseline alone (frames per clip, U-Net width, ...): (flag, argparse options)
     arguments: Tuple[Tuple[str, Dict[str, Any]], ...] = ()
+    #: the published recipes of other competitions of the same challenge, by competition folder: the keys of
+    #: ``defaults`` each changes (DelftBikes: the toolkit's Faster R-CNN settings); training on a competition's data
+    #: starts from its recipe
+    recipes: Dict[str, Dict[str, Any]] = {}
 
     @property
-    def reference_batch(self) -> int:
-        """The total batch the recipe's learning rate is for."""
-        return int(self.defaults["reference_batch"])
+    def name(self) -> str:
+        """The challenge's task: ``python -m baselines train NAME`` and the task of the references it scores on."""
+        return self.challenge.task
 
-    def learning_rate(self, lr: float, total_batch: int) -> float:
-        """The rate for ``total_batch`` by the linear scaling rule, ``lr`` being the rate for the reference batch."""
-        return lr * total_batch / self.reference_batch
+    def recipe(self, competition: Optional[str]) -> Dict[str, Any]:
+        """The defaults of a run on ``competition``'s data: its published recipe where there is one."""
+        return {**self.defaults, **self.recipes.get(competition or "", {})}
+
+    def competition(self, data: Path) -> Optional[str]:
+        """The competition a public/ folder is of, as its val reference.json names it (None if it does not)."""
+        try:
+            info = json.loads((data / self.challenge.layout.reference_folder("val") / REFERENCE_INFO).read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        name = info.get("competition") if isinstance(info, dict) else None
+        return name if isinstance(name, str) else None
+
+    @staticmethod
+    def learning_rate(lr: float, total_batch: int, reference_batch: int) -> float:
+        """The rate for ``total_batch`` by the linear scaling rule, ``lr`` being the rate for ``reference_batch``."""
+        return lr * total_batch / reference_batch
 
     def check_public(self, data: Path, splits: Sequence[str]) -> None:
         """Refuse, in one line, a --data that is not the public/ folder of this challenge, or lacks a split."""
-        info = data / "references" / "val" / REFERENCE_INFO
+        layout = self.challenge.layout
+        info = data / layout.reference_folder("val") / REFERENCE_INFO
         if not data.is_dir():
             raise BaselineError(f"{data}: no such folder; give the public/ folder that 'bundler data' writes")
         try:
@@ -65,7 +86,7 @@ class Baseline(abc.ABC):
         if RENAMED_TASKS.get(task, task) != self.name:
             raise BaselineError(f"{data}: the public/ folder of the {task} challenge, not of {self.name}")
         for split in splits:
-            folder = data / self.split_folders[split]
+            folder = data / layout.input_folder(split)
             if not folder.exists():
                 raise BaselineError(f"{folder}: not found; the {split} split of the {self.name} data is missing")
 
@@ -90,9 +111,14 @@ class Baseline(abc.ABC):
                 ) -> List[Record]:
         """One record per item of the batch (already on the device), in eval mode and without gradients."""
 
-    @abc.abstractmethod
-    def submission(self, records: List[Record], meta: Meta) -> Dict[str, bytes]:
-        """The files of the submission (name -> content), in exactly the challenge's format."""
+    def predictions(self, records: List[Record]) -> Any:
+        """Every item's records as the predictions the challenge's ``write_submission`` takes: by default the
+        records are (item, prediction) pairs and the predictions their mapping."""
+        return dict(records)
+
+    def submission(self, records: List[Record]) -> Dict[str, bytes]:
+        """The files of the submission (name -> content), written by the challenge."""
+        return self.challenge.write_submission(self.predictions(records))
 
     def collate(self) -> Optional[Callable[[List[Any]], Any]]:
         """How a batch is put together (None: PyTorch's default)."""

@@ -9,16 +9,17 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bundler.bundles.build import PLATFORMS, build, default_output
+from bundler.bundles.check import bundle_warnings, check_bundle
 from bundler.bundles.references import given_references
-from bundler.config.competition import ConfigError, UnknownPhase, build_folder, load_competition, working_on
-from bundler.config.event import load_event
-from bundler.data.builder import EDITIONS, Selection, builders
+from bundler.config.competition import Competition, ConfigError, UnknownPhase, edition_folder, load_competition
+from bundler.config.event import EVENT, edition_names, load_event
+from bundler.data.builder import Selection, builders, shipped_editions
 from bundler.data.builder import build as build_data
 from bundler.data.engine import MANIFEST, DataError, manifest_counts
+from bundler.ground.editions import DEFAULT_EDITION, build_folder
+from bundler.ground.facts import DEFAULT_PLATFORM
 from bundler.pages.preview import write_preview
 from bundler.pages.site import write_site
-from bundler.platforms.check import bundle_warnings, check_bundle
-from bundler.platforms.facts import DEFAULT_PLATFORM
 from bundler.platforms.worker import run_phase
 from bundler.rehearsal.run import DEFAULT_SIZE, SIZES, RehearsalError, chosen, exit_code, rehearse
 from bundler.results.command import phase_reference, publish
@@ -27,22 +28,26 @@ from scoring.report import number, score_text
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
-DESCRIPTION = """\
+DESCRIPTION = f"""\
 Build, check, try and preview competition bundles for Codabench (and self-hosted CodaLab).
 
-  build NAME     validate competitions/NAME/competition.yaml and write the Codabench bundle
-                 build/NAME_codabench.zip (--platform codalab: build/NAME_codalab.zip, CodaLab v1;
+Every command works on one edition, the folder competitions/EDITION/ (its event.yaml and competitions):
+--edition EDITION (default {DEFAULT_EDITION}), or --competitions DIR for an edition's folder anywhere;
+outputs go to build/EDITION/.
+
+  build NAME     validate competitions/EDITION/NAME/competition.yaml and write the Codabench bundle
+                 build/EDITION/NAME_codabench.zip (--platform codalab: NAME_codalab.zip, CodaLab v1;
                  --data DIR: references from a 'bundler data' folder)
   check BUNDLE   lint a bundle (ours or hand-made) against its platform's rules
   try BUNDLE SUB run the bundle's scoring program on a submission as the platform's worker does
-  preview NAME   render the pages to build/NAME_preview/ (open index.html in a browser)
+  preview NAME   render the pages to build/EDITION/NAME_preview/ (open index.html in a browser)
   data NAME      turn the canonical dataset into public/, reference/ and manifest.json for NAME
-  site           render the event page build/site/index.html and challenges.md from competitions/event.yaml
-                 (--publish NAME=DIR: a challenge's final ranking, once it has closed)
+  site           render the event page build/EDITION/site/index.html and challenges.md from the edition's
+                 event.yaml (--publish NAME=DIR: a challenge's final ranking, once it has closed)
   results NAME   after the close: rescore the final submissions, rank them with 95% intervals and ties,
-                 analyse the ranking's stability, check the platform's scores, write build/NAME_results/
+                 analyse the ranking's stability, check the platform's scores, write build/EDITION/NAME_results/
                  (results.json, .csv, .html, .tex, .md and the figures as SVG)
-  rehearse       run the whole edition on generated data in build/rehearsal/: data, bundles, check, try,
+  rehearse       run the whole edition on generated data in build/EDITION/rehearsal/: data, bundles, check, try,
                  baselines, made-up entrants, results and the event page, with a summary of every step
 
 exit codes: 0 done, 1 invalid config / bundle / submission, 2 usage
@@ -72,9 +77,12 @@ def _program() -> str:
 
 def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--edition", metavar="EDITION", default=argparse.SUPPRESS,
+                        help=f"the edition to work on: competitions/EDITION/ of the current folder, else of the "
+                             f"checkout (default {DEFAULT_EDITION}); outputs go to build/EDITION/")
     common.add_argument("--competitions", type=Path, metavar="DIR", default=argparse.SUPPRESS,
-                        help="the competitions folder to work on (default: ./competitions, else the checkout's); "
-                             "outputs go to build/ beside it")
+                        help="instead of --edition: the folder of an edition, anywhere (its event.yaml and "
+                             "competitions); outputs go to build/<its name>/ beside the folder holding it")
     parser = argparse.ArgumentParser(prog=_program(), description=DESCRIPTION, parents=[common],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -83,22 +91,22 @@ def _parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, parents=[common], **kwargs)
 
     make = command("build", help="build a competition's bundle")
-    make.add_argument("name", help="a folder of competitions/, e.g. detection")
+    make.add_argument("name", help="a competition of the edition, e.g. detection")
     make.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
                       help="hidden reference folder of a phase (number or name); repeatable")
     make.add_argument("--data", type=Path, metavar="DIR",
                       help="a 'bundler data' output folder: each phase's reference is DIR/reference/<its split>")
     make.add_argument("--output", type=Path,
-                      help="where to write the bundle (default build/NAME_codabench.zip, build/NAME_codalab.zip)")
+                      help="where to write the bundle (default build/EDITION/NAME_codabench.zip or NAME_codalab.zip)")
     make.add_argument("--platform", choices=list(PLATFORMS), default=DEFAULT_PLATFORM,
                       help="codabench (version 2 bundle, default) or codalab (v1 bundle, for a self-hosted CodaLab)")
     look = command("preview", help="render a competition's pages as a static site")
-    look.add_argument("name", help="a folder of competitions/, e.g. detection")
+    look.add_argument("name", help="a competition of the edition, e.g. detection")
     look.add_argument("--reference", action="append", default=[], metavar="PHASE=DIR",
                       help="hidden reference folder of a phase (number or name), as for build; repeatable")
     look.add_argument("--data", type=Path, metavar="DIR",
                       help="a 'bundler data' output folder, as for build: the data page states its counts")
-    look.add_argument("--output", type=Path, help="the folder to (re)write (default build/NAME_preview)")
+    look.add_argument("--output", type=Path, help="the folder to (re)write (default build/EDITION/NAME_preview)")
     data = command("data", help="prepare a challenge's data from the canonical dataset",
                                description="Write OUT/public (what participants download), OUT/reference (the hidden "
                                            "reference for score.py and build --reference), OUT/private (test renaming, and "
@@ -108,19 +116,20 @@ def _parser() -> argparse.ArgumentParser:
     data.add_argument("name", choices=sorted(builders()), help="the competition")
     data.add_argument("--source", type=Path, required=True, help="the canonical dataset, in its distributed layout")
     data.add_argument("--out", type=Path, required=True, help="an empty or new folder (or one this command made)")
-    data.add_argument("--splits", choices=EDITIONS, help="reproduce an edition's official subsets (default: draw new ones)")
+    data.add_argument("--splits", choices=shipped_editions(),
+                      help="reproduce an edition's official subsets (default: draw new ones)")
     data.add_argument("--seed", type=int,
                       help="the key of every draw and shuffle (new subsets, test names and order; with --splits only the "
                            "test order): keep it secret. Default: the one OUT's marker recorded (copied to "
                            "OUT/private/seed.txt), else a new random one, recorded there")
     data.add_argument("--size", action="append", default=[], metavar="SPLIT=N",
                       help="without --splits: items per split (per class where the challenge has classes); repeatable")
-    event = command("site", help="render the event page of all challenges from competitions/event.yaml")
-    event.add_argument("--event", type=Path, help="the event file (default event.yaml of the competitions folder)")
-    event.add_argument("--output", type=Path, help="the folder to (re)write (default build/site)")
+    event = command("site", help="render the event page of the edition's challenges from its event.yaml")
+    event.add_argument("--event", type=Path, help="the event file (default the edition's event.yaml)")
+    event.add_argument("--output", type=Path, help="the folder to (re)write (default build/EDITION/site)")
     event.add_argument("--publish", action="append", default=[], metavar="NAME=DIR",
                        help="show challenge NAME's final ranking from DIR, the output of 'bundler results' (e.g. "
-                            "build/NAME_results); refused before its last phase has ended; repeatable. Without it the "
+                            "build/EDITION/NAME_results); refused before its last phase has ended; repeatable. Without it the "
                             "page shows no results")
     event.add_argument("--rehearsal", action="store_true",
                        help="publish the given results even before the close, every page saying that they come from a "
@@ -132,7 +141,7 @@ def _parser() -> argparse.ArgumentParser:
                     "distributions, Kendall's tau, Holm-adjusted pairwise tests), compare with the platform's scores, "
                     "and write results.json with its views: results.csv, results.html, results.tex, results.md and the "
                     "figures as SVG. A second run over the same files is read from the cache in OUTPUT/.cache.")
-    final.add_argument("name", help="a folder of competitions/, e.g. detection")
+    final.add_argument("name", help="a competition of the edition, e.g. detection")
     final.add_argument("--submissions", type=Path, required=True, metavar="PATH",
                        help="the platform's download of the phase's submissions: Codabench's bulk_submissions.zip "
                             "(Submissions: tick them, download), CodaLab's 'download leaderboard results' zip, or a "
@@ -149,7 +158,7 @@ def _parser() -> argparse.ArgumentParser:
     final.add_argument("--seed", type=int, default=0, help="seed of the resamples (default 0)")
     final.add_argument("--workers", type=int, default=default_workers(), metavar="W",
                        help=f"processes (default: the cores, {default_workers()})")
-    final.add_argument("--output", type=Path, help="the folder to write (default build/NAME_results)")
+    final.add_argument("--output", type=Path, help="the folder to write (default build/EDITION/NAME_results)")
     lint = command("check", help="lint a bundle against its platform's rules (v1: CodaLab, v2: Codabench)")
     lint.add_argument("bundle", type=Path)
     lint.add_argument("--no-leak-guard", action="store_true",
@@ -168,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
                                 "Each command's output is in OUT/logs/, the summary in OUT/summary.txt. Exit 1 if a "
                                 "step failed.")
     dress.add_argument("--out", type=Path, metavar="DIR",
-                       help="the rehearsal's folder (default build/rehearsal); a folder an earlier rehearsal made is "
+                       help="the rehearsal's folder (default build/EDITION/rehearsal); a folder an earlier rehearsal made is "
                             "replaced, any other must be empty")
     dress.add_argument("--size", choices=list(SIZES), default=DEFAULT_SIZE,
                        help=f"how much data to generate (default {DEFAULT_SIZE}: a few dozen items per challenge; "
@@ -180,10 +189,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _competition(args: argparse.Namespace) -> Competition:
+    """The competition NAME of the competitions folder the command works on."""
+    return load_competition(args.name, args.competitions / args.name)
+
+
 def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     overrides = _overrides(args.reference, parser)
-    competition = load_competition(args.name)
-    output = args.output or default_output(args.name, args.platform)
+    competition = _competition(args)
+    output = args.output or default_output(args.name, args.platform, args.competitions)
     data = args.data.expanduser().resolve() if args.data else None
     built = build(competition, output, overrides, args.platform, data)
     print(f"wrote {built.path} ({args.platform} bundle, {built.size / 1024:.0f} KiB, "
@@ -192,10 +206,10 @@ def _build(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _preview(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    competition = load_competition(args.name)
+    competition = _competition(args)
     data = args.data.expanduser().resolve() if args.data else None
     references = given_references(competition, _overrides(args.reference, parser), data)
-    folder = args.output or build_folder() / f"{args.name}_preview"
+    folder = args.output or build_folder(args.competitions) / f"{args.name}_preview"
     files = write_preview(competition, folder, references, manifest_counts(data) if data else None)
     print(f"wrote {len(files)} pages to {folder}; open {folder / 'index.html'}")
     return EXIT_OK
@@ -216,7 +230,8 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if sizes and args.splits:
         parser.error("--size goes with drawn subsets, not --splits: official splits have fixed sizes")
     builder = builders()[args.name]
-    outcome = build_data(builder, args.source, args.out, Selection(args.splits, args.seed, sizes))
+    selection = Selection(args.splits, args.seed, sizes, competitions=args.competitions)
+    outcome = build_data(builder, args.source, args.out, selection)
     manifest = json.loads((args.out / MANIFEST).read_text(encoding="utf-8"))
     for split, counts in manifest["counts"].items():
         print(f"{split}: {counts['total']} item(s), {len(counts['per_class'])} class(es)")
@@ -232,9 +247,9 @@ def _data(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
 
 def _site(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    folder = args.output or build_folder() / "site"
+    folder = args.output or build_folder(args.competitions) / "site"
     publish = _folders(args.publish, "--publish", "NAME=DIR (a challenge and the folder 'bundler results' wrote)", parser)
-    event = load_event(args.event)
+    event = load_event(args.event or args.competitions / EVENT, args.competitions)
     pages = write_site(event, folder, publish, rehearsal=args.rehearsal)
     shown = f"; final rankings of {', '.join(publish)}{' (a rehearsal)' if args.rehearsal else ''}" if publish else ""
     print(f"wrote {', '.join(str(p) for p in pages)} ({len(event.competitions)} challenges on {event.platform.name}, "
@@ -245,10 +260,10 @@ def _site(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _results(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.bootstrap < 0 or args.workers < 1:
         parser.error("--bootstrap must be 0 or more and --workers 1 or more")
-    competition = load_competition(args.name)
+    competition = _competition(args)
     data = args.data.expanduser().resolve() if args.data else None
     number, phase, reference = phase_reference(competition, args.phase, args.reference, data)
-    output = (args.output or build_folder() / f"{args.name}_results").expanduser().resolve()
+    output = (args.output or build_folder(args.competitions) / f"{args.name}_results").expanduser().resolve()
     published = publish(competition, args.submissions.expanduser().resolve(), reference.expanduser().resolve(), phase,
                         output, args.bootstrap, args.seed, args.workers,
                         args.leaderboard.expanduser().resolve() if args.leaderboard else None)
@@ -277,8 +292,9 @@ def _rehearse(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     if args.jobs < 1:
         parser.error("--jobs must be 1 or more")
     try:
-        competitions = chosen(args.only, load_event().competitions)
-        steps = rehearse(competitions, args.out or build_folder() / "rehearsal", args.size, not args.no_baselines, args.jobs)
+        competitions = chosen(args.only, load_event(args.competitions / EVENT).competitions)
+        out = args.out or build_folder(args.competitions) / "rehearsal"
+        steps = rehearse(competitions, out, args.size, not args.no_baselines, args.jobs)
     except RehearsalError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -334,8 +350,22 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Run a subcommand; config problems are all printed, each with file:line."""
     parser = _parser()
     args = parser.parse_args(argv)
-    with working_on(args.competitions if "competitions" in args else None):
-        return _run(args, parser)
+    args.competitions = _edition(args, parser)
+    return _run(args, parser)
+
+
+def _edition(args: argparse.Namespace, parser: argparse.ArgumentParser) -> Path:
+    """The folder of the edition the command works on: ``--competitions DIR``, else that of ``--edition`` (default
+    the upcoming one); an edition named but absent is a usage error naming the editions there are."""
+    if "competitions" in args and "edition" in args:
+        parser.error("give --edition or --competitions, not both")
+    if "competitions" in args:
+        return args.competitions.expanduser().resolve()
+    folder = edition_folder(getattr(args, "edition", DEFAULT_EDITION)).resolve()
+    if "edition" in args and not (folder / EVENT).is_file():
+        known = ", ".join(edition_names(folder.parent)) or "none"
+        parser.error(f"--edition {args.edition}: no {folder / EVENT}; the editions of {folder.parent} are {known}")
+    return folder
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

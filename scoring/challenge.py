@@ -16,9 +16,10 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Dict, FrozenSet, List, Optional, Sequence, Set, Tuple, Type, TypeVar
+from typing import Any, Dict, List, Optional, Sequence, Set, Tuple, Type, TypeVar
 
 from scoring.errors import ReferenceDataError
+from scoring.facts import HiddenFacts
 from scoring.json_text import parse_json
 from scoring.limits import LIMITS
 from scoring.resampling import Resampler
@@ -50,24 +51,24 @@ class Section:
     html: str
 
 
-PAIRS, BOXES, MAPS = "pairs", "boxes", "maps"  # the kinds of hidden facts the leak guard looks for
-
-
 @dataclass(frozen=True)
-class HiddenFacts:
-    """What a labelled reference knows that its label-free view does not: the facts a leak would reveal.
+class PublicLayout:
+    """Where a challenge's files sit in public/ (what ``bundler data`` writes, ``python -m baselines`` reads).
 
-    ``pairs``: (item id, class number as text); ``boxes``: (image id, category id, x, y, w, h) rounded to
-    ``BOX_DECIMALS``; ``maps``: (height, width, SHA-256 of the label map as bytes). ``chance`` is the probability
-    that one guess about an item is a fact by luck (one over the classes for pairs, none for boxes and maps).
+    Paths are relative to public/, with ``{split}`` ("train", "val", "test") filled in. A challenge declares a
+    subclass with the files of its own data.
     """
 
-    kind: str
-    facts: FrozenSet[Tuple[Any, ...]]
-    chance: float = 0.0
+    inputs: str = "{split}"  # the folder of a split's images or clips
+    references: str = "references/{split}"  # a split's reference folder (val labelled, test label-free)
 
+    def input_folder(self, split: str) -> str:
+        """The folder of ``split``'s images or clips."""
+        return self.inputs.format(split=split)
 
-BOX_DECIMALS = 1  # boxes are compared after rounding, so that a file written by another tool still matches
+    def reference_folder(self, split: str) -> str:
+        """The reference folder participants check their ``split`` submissions with."""
+        return self.references.format(split=split)
 
 
 @dataclass
@@ -102,6 +103,8 @@ class Challenge(abc.ABC):
     #: True if ``score`` gives a Resampler (bootstrap intervals of the primary score in ``bundler results``); a
     #: challenge without one declares False, and its final ranking has no intervals or tie groups
     resampled: bool
+    #: where the challenge's files sit in the public download
+    layout: PublicLayout
     #: the largest submission accepted, in bytes once uncompressed
     max_submission_bytes: int = LIMITS.max_bytes
 
@@ -130,6 +133,11 @@ class Challenge(abc.ABC):
         """
 
     @abc.abstractmethod
+    def write_submission(self, predictions: Any) -> Dict[str, bytes]:
+        """The files (name -> content) of a submission holding ``predictions``, in the form the challenge's
+        docstring gives; every submission the project writes (samples, made-up entrants, baselines) comes from here."""
+
+    @abc.abstractmethod
     def sample_submission(self, reference: Any, seed: int) -> Dict[str, bytes]:
         """Files (name -> content) of a valid submission with random predictions.
 
@@ -147,7 +155,8 @@ class Challenge(abc.ABC):
 
     @abc.abstractmethod
     def hidden_facts(self, reference: Any) -> HiddenFacts:
-        """What a labelled reference knows that its label-free view does not (for the leak guard of ``bundler check``)."""
+        """What a labelled reference knows that its label-free view does not, as the challenge's own kind of
+        :class:`~scoring.facts.HiddenFacts` (for the leak guard of ``bundler check``)."""
 
     def reference_info(self, labels: bool = True, **settings: Any) -> bytes:
         """The reference.json of a reference folder of this challenge."""

@@ -18,8 +18,9 @@ from typing import IO, Any, Dict, Iterable, Iterator, List, Optional, Sequence, 
 import numpy as np
 
 from scoring import report
-from scoring.challenge import PAIRS, REFERENCE_INFO, Challenge, HiddenFacts, Section, has_labels, optional_int
+from scoring.challenge import REFERENCE_INFO, Challenge, Section, has_labels, optional_int
 from scoring.errors import ReferenceDataError, SubmissionError, quote
+from scoring.facts import ItemLabels
 from scoring.limits import LIMITS
 from scoring.metrics.topk import TopKAccuracy, TopKScores
 
@@ -180,9 +181,9 @@ class RankedListChallenge(Challenge):
             labels = np.zeros(len(ids), dtype=np.int64)  # stand-ins: every check runs, no score is kept
         return RankedReference(ids, labels, self.first_class, num_classes, read_class_names(folder, num_classes))
 
-    def hidden_facts(self, reference: RankedReference) -> HiddenFacts:
+    def hidden_facts(self, reference: RankedReference) -> ItemLabels:
         pairs = frozenset((item, str(reference.class_number(int(label)))) for item, label in zip(reference.ids, reference.labels))
-        return HiddenFacts(PAIRS, pairs, chance=1 / reference.num_classes)
+        return ItemLabels(pairs, chance=1 / reference.num_classes)
 
     def label_free_files(self, reference: RankedReference) -> Dict[str, bytes]:
         return {REFERENCE_INFO: self.reference_info(labels=False, num_classes=reference.num_classes),

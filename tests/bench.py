@@ -2,11 +2,14 @@
 
 Each implementation runs in its own process on the same generated data; the table shows wall time
 and peak resident memory of that process. ``python tests/bench.py [CASE ...]`` runs some cases only.
+A challenge's case is ``tests/bench_<task, '-' written '_'>.py``, found by its task name (see tests/bench_cases.py).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
 import subprocess
@@ -14,14 +17,23 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Tuple
+from types import ModuleType
+from typing import Dict, List, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scoring.challenge import challenges  # noqa: E402
 from tests import bench_cases  # noqa: E402
+from tests.bench_cases import Case, Command  # noqa: E402
 
-Command = List[str]
+LEAK_GUARD = "leak-guard"
 BASELINES = "baselines"  # the baselines' throughput: a table of its own (tests/bench_baselines.py)
+
+
+def challenge_cases() -> Dict[str, ModuleType]:
+    """Each challenge's case module, ``tests/bench_<task, '-' written '_'>.py``, by task; one without it has no case."""
+    modules = {task: f"tests.bench_{task.replace('-', '_')}" for task in challenges()}
+    return {task: importlib.import_module(name) for task, name in modules.items() if importlib.util.find_spec(name)}
 
 
 def measure(command: Command, cwd: Path) -> Tuple[float, float]:
@@ -50,10 +62,11 @@ def prepare(name: str, folder: Path) -> List[Tuple[str, Command]]:
 
 
 def main() -> None:
+    modules = challenge_cases()
+    cases: Dict[str, Case] = {**{task: module.case for task, module in modules.items()}, LEAK_GUARD: bench_cases.leak_guard}
     if sys.argv[1:2] == ["--prepare"]:
-        print(json.dumps(bench_cases.CASES[sys.argv[2]](Path(sys.argv[3]))))
+        print(json.dumps(cases[sys.argv[2]](Path(sys.argv[3]))))
         return
-    cases: Dict[str, Callable[[Path], List[Tuple[str, Command]]]] = bench_cases.CASES
     known = [*cases, BASELINES]
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("cases", nargs="*", metavar="CASE", help=f"cases to run (default: all of {', '.join(known)})")
@@ -75,20 +88,24 @@ def main() -> None:
         print(f"\n{'case':<{cases}} {'implementation':<{width}} {'time (s)':>9} {'peak (MiB)':>11}")
         for name, label, seconds, mib in rows:
             print(f"{name:<{cases}} {label:<{width}} {seconds:>9.2f} {mib:>11.0f}")
-        print_results_costs(rows)
+        print_results_costs(rows, {task: module.RESULTS_TARGET for task, module in modules.items()
+                                   if hasattr(module, "RESULTS_TARGET")})
     if BASELINES in chosen:
         print("\nbaselines: training throughput on the CPU at the tests' size, data loading alone beside it", flush=True)
         subprocess.run([sys.executable, "-m", "tests.bench_baselines"], cwd=Path(__file__).resolve().parent.parent,
                        check=True)
 
 
-def print_results_costs(rows: List[Tuple[str, str, float, float]]) -> None:
-    """For ``bundler results``: its time as a multiple of one score.py run, and the naive cost beside it."""
+def print_results_costs(rows: List[Tuple[str, str, float, float]], targets: Dict[str, float]) -> None:
+    """For ``bundler results``: its time as a multiple of one score.py run (``targets``: at most, by case), and the
+    naive cost beside it."""
     one_run = {name: seconds for name, label, seconds, _ in rows if label == "vipriors-bench"}
     lines = []
     for name, label, seconds, _ in rows:
         if label == bench_cases.RESULTS_LABEL and name in one_run:
-            ratio, target = seconds / one_run[name], bench_cases.TARGETS[name]
+            if name not in targets:
+                raise SystemExit(f"{name}: its case times `bundler results` but sets no RESULTS_TARGET")
+            ratio, target = seconds / one_run[name], targets[name]
             naive = bench_cases.RESAMPLES * one_run[name]
             verdict = "within" if ratio <= target else "OVER"
             lines.append(f"{name:<15} {seconds:>9.2f} s = {ratio:5.2f} x one score.py run ({verdict} the target of "

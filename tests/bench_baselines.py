@@ -16,17 +16,16 @@ import torch
 from torch.utils.data import DataLoader
 
 from baselines.cli import baselines
-from bundler.rehearsal.synthetic import make_learnable
-from tests.test_baselines import TINY
+from tests.fake_datasets import public
 
 EPOCHS = 3  # passes measured after one warm-up pass
 
 
 def arguments(name: str, data: Path) -> argparse.Namespace:
-    """The tiny settings of the tests, as the command line would give them."""
+    """The baseline's smoke arguments (the tests' tiny settings), as the command line would give them."""
     baseline = baselines()[name]
     values = {**baseline.defaults, **{flag[2:]: options["default"] for flag, options in baseline.arguments}}
-    words = iter(TINY[name])
+    words = iter(baseline.smoke_arguments)
     for flag, value in zip(words, words):
         key = flag[2:].replace("-", "_")
         values[key] = type(values[key])(value) if key in values and values[key] is not None else value
@@ -40,7 +39,8 @@ def rates(name: str, data: Path) -> Tuple[int, float, float]:
     dataset = baseline.dataset(data, "train", args, meta, train=True)
     loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, collate_fn=baseline.collate())
     model = baseline.model(args, meta)
-    optimizer = torch.optim.SGD(model.parameters(), lr=baseline.learning_rate(args.lr, args.batch_size), momentum=0.9)
+    rate = baseline.learning_rate(args.lr, args.batch_size, baseline.defaults["reference_batch"])
+    optimizer = torch.optim.SGD(model.parameters(), lr=rate, momentum=0.9)
     timings = {"loading": 0.0, "training": 0.0}
     for epoch in range(EPOCHS + 1):
         began = time.perf_counter()
@@ -64,9 +64,10 @@ def table() -> List[str]:
     lines = [f"{'baseline':<15} {'train items':>11} {'loading alone (items/s)':>24} {'training (items/s)':>19}  settings"]
     with tempfile.TemporaryDirectory(prefix="bench-baselines-") as folder:
         for name in sorted(baselines()):
-            data = make_learnable(name, Path(folder) / name)
+            data = public(name, Path(folder) / name)
             count, loading, training = rates(name, data)
-            lines.append(f"{name:<15} {count:>11} {loading:>24.1f} {training:>19.1f}  {' '.join(TINY[name])}")
+            settings = " ".join(baselines()[name].smoke_arguments)
+            lines.append(f"{name:<15} {count:>11} {loading:>24.1f} {training:>19.1f}  {settings}")
     return lines
 
 

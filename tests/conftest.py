@@ -31,5 +31,5 @@ def shared_data():
     """The lists as received in ../shared, for the cross-check only: absent outside our machines."""
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is absent (only the project's machines have ../shared); "
-                    "the shipped copy in competitions/*/splits/ is used everywhere else")
+                    "the shipped copy in competitions/*/*/splits/ is used everywhere else")
     return SHARED_DATA

@@ -1,18 +1,37 @@
-"""Tiny fake datasets in the canonical layouts (ImageNet, Cityscapes, COCO, UCF-101), written as bytes."""
+"""Test sources: each builder's own generated example source, built with ``bundler data`` (:func:`make`,
+:func:`public`), and fast fake sources (image and clip bytes that are not images) laid out after given lists,
+for the 2020 lists' tens of thousands of files."""
 
 from __future__ import annotations
 
 import io
-import json
 from pathlib import Path
 from typing import Dict, Iterable, List, Tuple
 
 import numpy as np
 from PIL import Image
 
+from bundler.data.action import write_split_lists
 from bundler.data.builder import Selection, build, builders
+from bundler.data.examples import write
 
 SIZE = (16, 8)  # width, height of the fake Cityscapes images
+
+
+def make(name: str, tmp_path: Path, seed: int = 1, out: str = "out", scale: int = 1) -> Tuple[Path, Path]:
+    """``bundler data NAME --seed SEED`` on the builder's example source (at ``scale``) in ``tmp_path/source``:
+    (source, out)."""
+    builder = builders()[name]
+    source = tmp_path / "source"
+    if not source.exists():
+        builder.example_source(source, scale)
+    build(builder, source, tmp_path / out, Selection(seed=seed, sizes=builder.example_sizes(scale)))
+    return source, tmp_path / out
+
+
+def public(name: str, root: Path, seed: int = 1, scale: int = 1) -> Path:
+    """The public/ folder of :func:`make` in ``root``: what participants download (and the baselines train on)."""
+    return make(name, root, seed, scale=scale)[1] / "public"
 
 
 def jpeg(tag: str) -> bytes:
@@ -31,18 +50,12 @@ def png(array: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-
-
 def imagenet(root: Path, train: Dict[str, List[str]], val: Dict[str, List[str]]) -> Path:
     """``train/<wnid>/<file>`` and ``val/<wnid>/<file>`` for the given files."""
     for split, files in (("train", train), ("val", val)):
         for wnid, names in files.items():
-            (root / split / wnid).mkdir(parents=True, exist_ok=True)
             for name in names:
-                (root / split / wnid / name).write_bytes(jpeg(f"{split}/{wnid}/{name}"))
+                write(root / split / wnid / name, jpeg(f"{split}/{wnid}/{name}"))
     return root
 
 
@@ -67,74 +80,9 @@ def cityscapes(root: Path, train: Iterable[str], val: Iterable[str]) -> Path:
     return root
 
 
-def cityscapes_name(city: str, index: int) -> str:
-    """A Cityscapes image name, ``city/city_xxxxxx_yyyyyy_leftImg8bit.png``."""
-    return f"{city}/{city}_{index:06d}_000019_leftImg8bit.png"
-
-
-def small_cityscapes(root: Path, train: int = 8, val: int = 4) -> Path:
-    return cityscapes(root, [cityscapes_name(c, i) for c in ("aachen", "bremen") for i in range(train)],
-                      [cityscapes_name(c, i) for c in ("lindau", "munster") for i in range(val)])
-
-
-def small_coco(root: Path, train: int = 12, val: int = 6) -> Path:
-    categories = [{"id": 1, "name": "person", "supercategory": "person"}, {"id": 18, "name": "dog", "supercategory": "animal"}]
-    next_id = 1
-    for split, count, first in (("train", train, 1000), ("val", val, 5000)):
-        images, annotations = [], []
-        for i in range(count):
-            image_id = first + i * 7
-            name = f"{image_id:012d}.jpg"
-            write(root / f"{split}2017" / name, jpeg(f"{split}/{name}"))
-            images.append({"id": image_id, "file_name": name, "width": 64, "height": 48,
-                           "coco_url": f"http://example.invalid/{split}2017/{name}", "date_captured": "2013"})
-            for k in range(1 + i % 3):
-                annotations.append({"id": next_id, "image_id": image_id, "category_id": (1, 18)[k % 2],
-                                    "bbox": [2.0 + k, 3.0, 20.0, 10.0 + k], "area": 200.0, "iscrowd": 0})
-                next_id += 1
-        document = {"info": {"description": "fake"}, "licenses": [], "images": images, "annotations": annotations,
-                    "categories": categories}
-        write(root / "annotations" / f"instances_{split}2017.json", json.dumps(document).encode())
-    return root
-
-
 def ucf101(root: Path, train: List[str], test: List[str], classes: List[str]) -> Path:
     """``UCF-101/<Class>/*.avi`` and ``ucfTrainTestlist/`` for ``Class/v_Class_gXX_cYY.avi`` clips."""
     for clip in train + test:
         write(root / "UCF-101" / clip, avi(clip))
-    lists = root / "ucfTrainTestlist"
-    lists.mkdir(parents=True, exist_ok=True)
-    number = {name: i for i, name in enumerate(classes, 1)}
-    (lists / "classInd.txt").write_text("".join(f"{i} {name}\n" for name, i in number.items()))
-    (lists / "trainlist01.txt").write_text("".join(f"{clip} {number[clip.split('/')[0]]}\n" for clip in train))
-    (lists / "testlist01.txt").write_text("".join(f"{clip}\n" for clip in test))
+    write_split_lists(root, train, test, classes)
     return root
-
-
-def clip(name: str, group: int, index: int) -> str:
-    return f"{name}/v_{name}_g{group:02d}_c{index:02d}.avi"
-
-
-def small_ucf101(root: Path) -> Path:
-    classes = ["ApplyEyeMakeup", "Archery", "YoYo"]
-    train = [clip(c, g, i) for c in classes for g in range(8, 13) for i in range(1, 3)]
-    test = [clip(c, g, i) for c in classes for g in range(1, 3) for i in range(1, 3)]
-    return ucf101(root, train, test, classes)
-
-
-#: a small fake source per competition, and its --size for --seed builds
-SMALL = {
-    "classification": (small_imagenet, {"train": 4, "val": 3, "test": 3}),
-    "segmentation": (small_cityscapes, {"train": 6, "val": 4, "test": 5}),
-    "detection": (small_coco, {"train": 6, "val": 4, "test": 6}),
-    "action": (small_ucf101, {}),
-}
-
-
-def make(name: str, tmp_path: Path, seed: int = 1, out: str = "out") -> Tuple[Path, Path]:
-    """``bundler data NAME --seed SEED`` on the small fake source in ``tmp_path/source``: (source, out)."""
-    source = tmp_path / "source"
-    if not source.exists():
-        SMALL[name][0](source)
-    build(builders()[name], source, tmp_path / out, Selection(seed=seed, sizes=SMALL[name][1]))
-    return source, tmp_path / out

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, top_k_accuracy_score
 
+from scoring.challenges.action import CHALLENGE
 from tests.helpers import assert_rejected, score, scores_of, write_reference, write_zip
 
 CLASSES = 101
@@ -125,3 +127,17 @@ def test_references_made_with_the_old_task_name_still_score(tmp_path):
                              {"labels.txt": "".join(f"{clip} 3\n" for clip in clips)})
     scores = scores_of(tmp_path, folder, submit(tmp_path, [(clip, [3]) for clip in clips]))
     assert scores["clip_top1"] == 1.0 and scores["mca_top1"] == 1.0
+
+
+def test_a_listed_clip_is_looked_for_under_its_name_then_with_each_video_suffix():
+    assert CHALLENGE.layout.clip_files("val", "abcdefghij") == ("val/abcdefghij", "val/abcdefghij.mp4",
+                                                                "val/abcdefghij.avi")
+
+
+# ---------- for the shared tests (tests/challenge_fixtures.py) ----------
+
+def hostile_reference(folder: Path, text: str) -> Path:
+    """A one-clip reference whose clip and classes are named after ``text`` (the results page names them)."""
+    classes = "".join(f"{text}{i}\n" for i in range(3))
+    files = {"labels.txt": f"{text}.avi 2\n", "classes.txt": classes}
+    return write_reference(folder, {"task": "action", "num_classes": 3}, files)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, balanced_accuracy_score
 
-from scoring.challenges.detection import _Entries, _read_reference
+from scoring.challenges.detection import Entries, _read_reference
 from scoring.challenges.segmentation import Segmentation
 from scoring.metrics.cocoeval import evaluate
 from scoring.metrics.topk import TopKAccuracy
@@ -65,7 +65,7 @@ def test_coco_ap_on_resamples_equals_pycocotools_on_the_resampled_images_ties_in
     truth, results = generate(seed, images=25, tie_rate=0.4)
     (tmp_path / "annotations.json").write_text(json.dumps(truth))
     reference = _read_reference(tmp_path / "annotations.json")
-    engine = evaluate(reference.truth, _Entries("x", reference).arrays(results), len(reference.image_ids),
+    engine = evaluate(reference.truth, Entries("x", reference).arrays(results), len(reference.image_ids),
                       len(reference.category_ids))
     resampler = engine.resampler
     assert resampler.primary(np.ones(resampler.items, np.int64)) == engine.stats[0]

@@ -11,9 +11,9 @@ import pytest
 import yaml
 
 from bundler.bundles.build import build
+from bundler.bundles.check import check_bundle
 from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
-from bundler.platforms.check import check_bundle
 from bundler.platforms.worker import run_phase
 from scoring.challenge import challenges, load_reference
 from scoring.cli import score_submission
@@ -176,13 +176,12 @@ def test_a_time_without_a_zone_is_an_error_at_its_line(tmp_path):
                                    "alone means 00:00 UTC)"]
 
 
-def test_an_invalid_config_writes_nothing_and_leaves_an_existing_bundle_untouched(tmp_path, monkeypatch, capsys):
+def test_an_invalid_config_writes_nothing_and_leaves_an_existing_bundle_untouched(tmp_path, capsys):
     folder = copy_competition(tmp_path)
-    monkeypatch.setattr("bundler.config.competition.COMPETITIONS", tmp_path)
     output = tmp_path / "out.zip"
     output.write_bytes(b"previous bundle")
     edit(folder, "max_submissions: 100", "max_submissions: -3")
-    assert main(["build", "action", "--output", str(output)]) == 1
+    assert main(["--competitions", str(tmp_path), "build", "action", "--output", str(output)]) == 1
     assert output.read_bytes() == b"previous bundle"
     err = capsys.readouterr().err
     assert "competition.yaml:" in err and "must be at least 1" in err and "nothing was written" in err

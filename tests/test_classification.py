@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -124,3 +125,12 @@ def test_the_real_2020_test_set_scores_a_perfect_and_a_random_submission(real_te
     assert scores["top1_accuracy"] == pytest.approx(accuracy_score(labels, guesses), abs=1e-12)
     assert scores["mean_class_accuracy"] == pytest.approx(balanced_accuracy_score(labels, guesses), abs=1e-12)
     assert 0.0 < scores["top1_accuracy"] < 0.01
+
+
+# ---------- for the shared tests (tests/challenge_fixtures.py) ----------
+
+def hostile_reference(folder: Path, text: str) -> Path:
+    """A one-image reference whose image and classes are named after ``text`` (the results page names them)."""
+    classes = "".join(f"{text}{i}\n" for i in range(3))
+    return write_reference(folder, {"task": "classification", "num_classes": 3},
+                           {"labels.csv": f"image,label\n{text}.JPEG,1\n", "classes.txt": classes})

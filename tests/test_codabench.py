@@ -14,11 +14,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bundler.bundles.build import build, default_output
+from bundler.bundles.check import check_bundle
 from bundler.cli import main
 from bundler.config.competition import load_competition
+from bundler.ground.facts import codabench_datetime, codalab_datetime
 from bundler.platforms import codabench, codalab
-from bundler.platforms.check import check_bundle
-from bundler.platforms.facts import codabench_datetime, codalab_datetime
 from bundler.platforms.worker import run_phase
 from tests.helpers import write_zip
 from tests.test_bundler import copy_competition, edit, problems_of
@@ -367,7 +367,7 @@ def test_a_codalab_phase_with_a_gap_before_the_next_is_a_build_warning(tmp_path,
 
 
 def test_a_codabench_bundle_above_the_size_cap_is_a_warning_at_build_and_at_check(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr("bundler.platforms.facts.BUNDLE_SIZE_CAP", 2 ** 16)
+    monkeypatch.setattr("bundler.ground.facts.BUNDLE_SIZE_CAP", 2 ** 16)
     bundle = build(load_competition("action"), tmp_path / "b.zip").path
     assert "MiB: Codabench's unpacking of bundles above 0 MiB has been seen to stall" in capsys.readouterr().err
     assert main(["check", str(bundle), "--no-leak-guard"]) == 0

@@ -17,10 +17,11 @@ from typing import List
 import pytest
 
 from bundler.bundles.build import build as build_bundle
+from bundler.bundles.check import check_bundle
 from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, load_competition
+from bundler.data.action import ucf101_clip
 from bundler.data.builder import Selection, build, builders
-from bundler.platforms.check import check_bundle
 from tests import fake_datasets as fake
 from tests.helpers import SHIPPED_2020
 
@@ -88,9 +89,9 @@ def action_2020(lists_2020, tmp_path_factory):
             per_class[number] += 1
             if number not in order:
                 order.append(number)
-    train = [fake.clip(names[n], 8 + i // 7, 1 + i % 7) for n in order for i in range(per_class[n])]
+    train = [ucf101_clip(names[n], 8 + i // 7, 1 + i % 7) for n in order for i in range(per_class[n])]
     tests = (folder / "mod-ucf101-test.txt").read_text().splitlines()
-    test = [fake.clip(names[order[i * len(order) // len(tests)]], 1 + i % 7, 1 + i // 7 % 7) for i in range(len(tests))]
+    test = [ucf101_clip(names[order[i * len(order) // len(tests)]], 1 + i % 7, 1 + i // 7 % 7) for i in range(len(tests))]
     test = sorted(set(test), key=test.index)
     root = tmp_path_factory.mktemp("action-2020")
     source = fake.ucf101(root / "ucf", train, test, sorted(names.values(), key=str.lower))
@@ -168,6 +169,6 @@ def test_the_2020_action_test_order_leak_is_found_when_built_the_old_way_and_not
 
 
 def test_an_ucf_list_that_is_not_2020s_is_refused(tmp_path):
-    source = fake.small_ucf101(tmp_path / "ucf")
+    source = builders()["action"].example_source(tmp_path / "ucf")
     with pytest.raises(Exception, match="does not give 2020's train list"):
         build(builders()["action"], source, tmp_path / "out", OFFICIAL)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import gzip
 import json
+from pathlib import Path
+from typing import List, Tuple
 
 import numpy as np
 import pytest
 
-from scoring.challenges.detection import _Entries, _read_reference
+from scoring.challenges.detection import CHALLENGE, Entries, _read_reference
+from scoring.facts import HiddenFacts
 from scoring.metrics.cocoeval import STAT_NAMES, evaluate
 from tests.coco_cases import generate, pycocotools_stats
 from tests.helpers import assert_rejected, score, write_reference, write_zip
@@ -40,7 +43,7 @@ def test_all_twelve_stats_and_the_precision_array_equal_pycocotools(tmp_path, ca
     got = ours(tmp_path, reference(tmp_path, truth), results)
     assert np.abs(np.array([got[key] for key in STAT_NAMES]) - expected).max() <= 1e-12
     ref = _read_reference(tmp_path / "ref" / "annotations.json")
-    engine = evaluate(ref.truth, _Entries("x", ref).arrays(results), len(ref.image_ids), len(ref.category_ids))
+    engine = evaluate(ref.truth, Entries("x", ref).arrays(results), len(ref.image_ids), len(ref.category_ids))
     assert np.abs(engine.precision - oracle.eval["precision"]).max() <= 1e-12
     assert np.abs(engine.recall - oracle.eval["recall"]).max() <= 1e-12
 
@@ -124,3 +127,31 @@ def test_a_file_that_is_not_a_json_list_is_rejected(tmp_path):
     assert_rejected(score("--reference", ref, sub), None, "d.json, line 1, column 3: not valid JSON")
     sub = write_zip(tmp_path / "c.zip", {"d.json.gz": b"not gzip"})
     assert_rejected(score("--reference", ref, sub), None, "d.json.gz: not a readable gzip file")
+
+
+def test_written_detections_are_ordered_by_image_then_score_with_boxes_to_a_hundredth_whatever_the_input_order():
+    detections = [{"image_id": 2, "category_id": 1, "bbox": [1.234, 2, 3, 4], "score": 0.5},
+                  {"image_id": 1, "category_id": 3, "bbox": [0, 0, 1, 1], "score": 0.25},
+                  {"image_id": 2, "category_id": 1, "bbox": [5, 6, 7, 8.006], "score": 0.9}]
+    files = CHALLENGE.write_submission(detections)
+    assert files == CHALLENGE.write_submission(detections[::-1])
+    written = json.loads(files["detections.json"])
+    assert [(d["image_id"], d["score"]) for d in written] == [(1, 0.25), (2, 0.9), (2, 0.5)]
+    assert [d["bbox"] for d in written][1:] == [[5.0, 6.0, 7.0, 8.01], [1.23, 2.0, 3.0, 4.0]]
+
+
+# ---------- for the shared tests (tests/challenge_fixtures.py) ----------
+
+def restatements(reference_folder: Path, hidden: HiddenFacts) -> List[Tuple[str, bytes]]:
+    """The hidden boxes as another tool writes them: to thousandths, wrapped in another object, indented, keys sorted."""
+    document = json.loads((reference_folder / "annotations.json").read_text())
+    for annotation in document["annotations"]:
+        annotation["bbox"] = [float(f"{v:.3f}") for v in annotation["bbox"]]
+    return [("notes/boxes.json", json.dumps({"data": document}, indent=4, sort_keys=True).encode())]
+
+
+def hostile_reference(folder: Path, text: str) -> Path:
+    """A one-box reference whose category is named ``text`` (the results page names each category)."""
+    return write_reference(folder, {"task": "detection"}, {"annotations.json": json.dumps({
+        "images": [{"id": 1}], "categories": [{"id": 1, "name": text}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25, "iscrowd": 0}]})})

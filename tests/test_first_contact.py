@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -93,7 +94,8 @@ def test_preview_takes_data_and_reference_as_build_does(tmp_path, capsys):
     assert main(["preview", "action", "--data", str(data), "--output", str(tmp_path / "p")]) == 0
     index = (tmp_path / "p" / "index.html").read_text()
     assert "demo data" not in index and str(data / "reference" / "test") in index
-    assert "12 clips" in (tmp_path / "p" / "data.html").read_text()
+    clips = json.loads((data / "manifest.json").read_text())["counts"]["test"]["total"]
+    assert f"without labels ({clips} clips" in (tmp_path / "p" / "data.html").read_text()
     assert main(["preview", "action", "--reference", f"Test={data / 'reference' / 'test'}", "--output",
                  str(tmp_path / "q")]) == 0
     index = (tmp_path / "q" / "index.html").read_text()
@@ -103,10 +105,19 @@ def test_preview_takes_data_and_reference_as_build_does(tmp_path, capsys):
 
 
 def copy_competitions(tmp_path: Path) -> Path:
-    folder = tmp_path / "competitions"
+    folder = tmp_path / "competitions" / COMPETITIONS.name
     shutil.copytree(COMPETITIONS / "action", folder / "action")
-    shutil.copytree(COMPETITIONS / "_shared", folder / "_shared")
+    shutil.copytree(COMPETITIONS.parent / "_shared", folder.parent / "_shared")
     return folder
+
+
+def test_the_data_command_reads_the_split_lists_of_the_competitions_folder_it_is_given(tmp_path, capsys):
+    folder = tmp_path / "competitions"
+    shutil.copytree(COMPETITIONS, folder, ignore=shutil.ignore_patterns("splits"))
+    (tmp_path / "source").mkdir()
+    assert main(["--competitions", str(folder), "data", "classification", "--source", str(tmp_path / "source"),
+                 "--out", str(tmp_path / "out"), "--splits", "vipriors-2020"]) == 1
+    assert f"{folder / 'classification' / 'splits' / 'vipriors-2020'}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("page, old, new, expected", [

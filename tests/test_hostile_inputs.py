@@ -1,7 +1,8 @@
 """Whatever a participant sends, score.py ends in exit 0, or exit 1 with one ``error:`` line: never a bug.
 
-Property-based: Hypothesis generates and mutates inputs for every reader (the zip layer, the CSV,
-TXT, JSON and PNG readers) and for the organiser's reference files. ``make test`` runs a bounded
+Property-based: Hypothesis generates and mutates inputs for every reader (the zip layer and any file, for
+every challenge; the CSV, TXT, JSON and PNG readers) and for the organiser's reference files of every
+challenge, against each challenge's demo reference. ``make test`` runs a bounded
 budget (the ``ci`` profile); ``make fuzz`` runs the ``fuzz`` profile, many times longer.
 """
 
@@ -13,7 +14,7 @@ import json
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Dict, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
@@ -21,11 +22,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from PIL import Image
 
+from scoring.challenge import REFERENCE_INFO, challenges, load_reference
 from scoring.challenges.segmentation import demo_scene
 from scoring.limits import LIMITS
-from tests.helpers import Run, score, write_reference
+from tests.challenge_fixtures import challenge_fixture
+from tests.helpers import Run, score
 
-WIDTH, HEIGHT = 40, 24
+TASKS = sorted(challenges())
 HOSTILE_NAMES = ["../evil.csv", "/abs/p.csv", "C:\\p.csv", "a\\..\\..\\b.csv", "dir/", "__MACOSX/p.csv", ".hidden.csv",
                  "line\nbreak.csv", "<script>alert(1)</script>.csv", "ünï cödé.csv", "p.csv", "team/p.csv", "p.CSV"]
 
@@ -48,22 +51,31 @@ def png(array: np.ndarray, mode: str = "") -> bytes:
 
 @pytest.fixture(scope="module")
 def references(tmp_path_factory) -> Dict[str, Path]:
-    """One small reference per challenge."""
+    """Each challenge's demo reference, by task."""
     root = tmp_path_factory.mktemp("references")
-    labels = "image,label\n" + "".join(f"img_{i}.JPEG,{i % 3}\n" for i in range(6))
-    clips = "".join(f"video_test_{i:07d}.avi {1 + i % 4}\n" for i in range(1, 7))
-    truth = {"images": [{"id": i, "width": 64, "height": 48} for i in (1, 2, 3)], "categories": [{"id": 1, "name": "a"}],
-             "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 2, 10, 12], "area": 120, "iscrowd": 0}]}
-    labels_image, instances = demo_scene(np.random.default_rng(0), WIDTH, HEIGHT)
-    return {
-        "classification": write_reference(root / "cls", {"task": "classification", "num_classes": 3}, {"labels.csv": labels}),
-        "action": write_reference(root / "act", {"task": "action", "num_classes": 4},
-                                              {"labels.txt": clips}),
-        "detection": write_reference(root / "det", {"task": "detection"}, {"annotations.json": json.dumps(truth)}),
-        "segmentation": write_reference(root / "seg", {"task": "segmentation"},
-                                        {"0001_gtFine_labelIds.png": png(labels_image),
-                                         "0001_gtFine_instanceIds.png": png(instances)}),
-    }
+    for task in TASKS:
+        challenges()[task].write_demo_reference(root / task, 0)
+    return {task: root / task for task in TASKS}
+
+
+@pytest.fixture(scope="module")
+def file_names(references) -> Dict[str, Dict[str, List[str]]]:
+    """Per task, the names of its files: "labelled" and "label-free" reference files, and "submission" files."""
+    names = {}
+    for task, folder in references.items():
+        challenge, reference = load_reference(folder)
+        names[task] = {"labelled": sorted(p.name for p in folder.iterdir() if p.name != REFERENCE_INFO),
+                       "label-free": sorted(set(challenge.label_free_files(reference)) - {REFERENCE_INFO}),
+                       "submission": sorted(challenge.sample_submission(reference, 0))}
+    return names
+
+
+@pytest.fixture(scope="module")
+def segmentation_image(references) -> Tuple[str, int, int, Dict[str, bytes]]:
+    """The name, width and height of the first image of the segmentation reference, and a sample submission's files
+    (the first one to be replaced: each test image needs a PNG before any is read)."""
+    challenge, reference = load_reference(references["segmentation"])
+    return (reference.names[0], *reference.size(reference.names[0]), challenge.sample_submission(reference, 0))
 
 
 def submit(reference: Path, data: bytes, name: str = "submission.zip") -> Run:
@@ -106,10 +118,18 @@ MEMBERS = st.dictionaries(st.sampled_from(HOSTILE_NAMES) | NAME_TEXT,
                           st.binary(max_size=200) | st.just(b"Image IDs,Predictions\nimg_0.JPEG,1\n"), max_size=5)
 
 
-@given(data=st.data(), files=MEMBERS)
-def test_any_zip_mutated_or_not_gives_a_score_or_one_error_line(references, data, files):
+@given(task=st.sampled_from(TASKS), data=st.data(), files=MEMBERS)
+def test_any_zip_mutated_or_not_gives_a_score_or_one_error_line_in_every_challenge(references, task, data, files):
     archive = data.draw(mutated(zipped(files)))
-    clean_outcome(submit(references["classification"], archive))
+    clean_outcome(submit(references[task], archive))
+
+
+@given(task=st.sampled_from(TASKS), data=st.data(), content=st.binary(max_size=400))
+def test_any_bytes_as_a_submission_file_give_a_score_or_one_error_line_in_every_challenge(references, file_names, task,
+                                                                                           data, content):
+    name = data.draw(st.sampled_from(file_names[task]["submission"]))
+    clean_outcome(submit(references[task], zipped({name: content})))
+    clean_outcome(submit(references[task], content, name))
 
 
 @given(flag=st.sampled_from([0x1, 0x0]), method=st.sampled_from([0, 8, 12, 14, 99, 6]))
@@ -164,12 +184,6 @@ def test_any_csv_gives_a_score_or_one_error_line(references, rows, separator, ne
     clean_outcome(submit(references["classification"], zipped({"p.csv": data})))
 
 
-@given(data=st.binary(max_size=400))
-def test_any_bytes_as_the_csv_or_txt_file_give_a_score_or_one_error_line(references, data):
-    clean_outcome(submit(references["classification"], data, "p.csv"))
-    clean_outcome(submit(references["action"], data, "p.txt"))
-
-
 @given(rows=LINES, encoding=ENCODINGS)
 def test_any_txt_gives_a_score_or_one_error_line(references, rows, encoding):
     lines = [" ".join([f"video_test_{1 + i % 7:07d}.avi", *row]) for i, row in enumerate(rows)]
@@ -189,25 +203,37 @@ NUMBERS = (st.integers(min_value=-(2 ** 70), max_value=2 ** 70) | st.floats(allo
            | st.sampled_from([10 ** 400, -(10 ** 400), 2 ** 63, -(2 ** 63) - 1, 1, 2, 3, True, None]))
 JSON_VALUES = st.recursive(NUMBERS | st.text(max_size=5), lambda inner: st.lists(inner, max_size=4)
                            | st.dictionaries(st.text(max_size=5), inner, max_size=4), max_leaves=12)
-DETECTION = st.fixed_dictionaries({}, optional={
-    "image_id": NUMBERS | st.sampled_from([1, 2, 3]), "category_id": NUMBERS | st.just(1),
-    "bbox": st.lists(NUMBERS, min_size=3, max_size=5) | JSON_VALUES, "score": NUMBERS, "extra": JSON_VALUES})
+
+
+@pytest.fixture(scope="module")
+def detection_ids(references) -> Tuple[List[int], List[int]]:
+    """A few image ids and the category ids of the detection reference."""
+    _, reference = load_reference(references["detection"])
+    return reference.image_ids[:3].tolist(), reference.category_ids.tolist()
+
+
+def detection(image_ids: List[int], category_ids: List[int]) -> st.SearchStrategy:
+    """A detection with any of its keys, each a value of the reference or any JSON value."""
+    return st.fixed_dictionaries({}, optional={
+        "image_id": NUMBERS | st.sampled_from(image_ids), "category_id": NUMBERS | st.sampled_from(category_ids),
+        "bbox": st.lists(NUMBERS, min_size=3, max_size=5) | JSON_VALUES, "score": NUMBERS, "extra": JSON_VALUES})
 
 
 def json_text(value: object) -> bytes:
     return json.dumps(value, allow_nan=True).encode()
 
 
-@given(detections=st.lists(DETECTION, max_size=6) | JSON_VALUES, gz=st.booleans())
-def test_any_json_value_gives_a_score_or_one_error_line(references, detections, gz):
-    data = json_text(detections)
+@given(data=st.data(), gz=st.booleans())
+def test_any_json_value_gives_a_score_or_one_error_line(references, detection_ids, data, gz):
+    text = json_text(data.draw(st.lists(detection(*detection_ids), max_size=6) | JSON_VALUES))
     name = "d.json.gz" if gz else "d.json"
-    clean_outcome(submit(references["detection"], zipped({name: gzip.compress(data) if gz else data})))
+    clean_outcome(submit(references["detection"], zipped({name: gzip.compress(text) if gz else text})))
 
 
 @given(data=st.data())
-def test_mutated_json_text_gives_a_score_or_one_error_line(references, data):
-    valid = json_text([{"image_id": 1, "category_id": 1, "bbox": [1.5, 2, 10, 12], "score": 0.9}])
+def test_mutated_json_text_gives_a_score_or_one_error_line(references, detection_ids, data):
+    (image_id, *_), (category_id, *_) = detection_ids
+    valid = json_text([{"image_id": image_id, "category_id": category_id, "bbox": [1.5, 2, 10, 12], "score": 0.9}])
     text = data.draw(mutated(valid) | st.sampled_from([
         b"[" * 100_000, b"{\"a\":" * 50_000, b"1" * 5000, b"[NaN]", b"[Infinity, -Infinity]", b"[1e999]", b"\xff\xfe[",
         b"[{\"image_id\": 1e400}]", b"\"" + b"\\u0000" * 10 + b"\""]))
@@ -220,48 +246,52 @@ def test_mutated_json_text_gives_a_score_or_one_error_line(references, data):
 MODES = st.sampled_from(["L", "P", "I;16", "I", "1", "F", "RGB", "RGBA", "LA", "PA", "I;16B"])
 
 
-@given(mode=MODES, width=st.sampled_from([WIDTH, WIDTH - 1, 1]), height=st.sampled_from([HEIGHT, 2]),
+@given(mode=MODES, narrower=st.sampled_from([0, 1, None]), lower=st.booleans(),
        high=st.sampled_from([1, 33, 34, 255, 65535]), seed=st.integers(0, 10))
-def test_any_png_mode_size_and_values_give_a_score_or_one_error_line(references, mode, width, height, high, seed):
-    values = np.random.default_rng(seed).integers(0, high + 1, (height, width))
+def test_any_png_mode_size_and_values_give_a_score_or_one_error_line(references, segmentation_image, mode, narrower, lower,
+                                                                     high, seed):
+    """The image's size, one pixel narrower or 1 wide (``narrower`` None), its height or 2."""
+    name, width, height, sample = segmentation_image
+    shape = (2 if lower else height, 1 if narrower is None else width - narrower)
+    values = np.random.default_rng(seed).integers(0, high + 1, shape)
     try:
         data = png(values.astype(np.uint16 if high > 255 else np.uint8), mode)
     except (OSError, ValueError, KeyError):
         assume(False)  # Pillow cannot write that mode as PNG
-    clean_outcome(submit(references["segmentation"], zipped({"0001.png": data})))
+    clean_outcome(submit(references["segmentation"], zipped({**sample, f"{name}.png": data})))
 
 
 @given(data=st.data())
-def test_damaged_png_data_gives_a_score_or_one_error_line(references, data):
-    labels, _ = demo_scene(np.random.default_rng(1), WIDTH, HEIGHT)
+def test_damaged_png_data_gives_a_score_or_one_error_line(references, segmentation_image, data):
+    name, width, height, sample = segmentation_image
+    labels, _ = demo_scene(np.random.default_rng(1), width, height)
     image = data.draw(mutated(png(labels)))
-    clean_outcome(submit(references["segmentation"], zipped({"0001.png": image})))
+    clean_outcome(submit(references["segmentation"], zipped({**sample, f"{name}.png": image})))
 
 
-def test_a_png_header_claiming_huge_dimensions_is_refused_before_decoding(references, monkeypatch):
-    labels, _ = demo_scene(np.random.default_rng(1), WIDTH, HEIGHT)
+def test_a_png_header_claiming_huge_dimensions_is_refused_before_decoding(references, segmentation_image, monkeypatch):
+    name, width, height, sample = segmentation_image
+    labels, _ = demo_scene(np.random.default_rng(1), width, height)
     monkeypatch.setattr("scoring.challenges.segmentation.LIMITS", LIMITS.__class__(max_image_pixels=100))
-    run = submit(references["segmentation"], zipped({"0001.png": png(labels)}))
+    run = submit(references["segmentation"], zipped({**sample, f"{name}.png": png(labels)}))
     clean_outcome(run)
-    assert f"{WIDTH}x{HEIGHT} pixels, more than the limit of 100" in run.err
+    assert f"{width}x{height} pixels, more than the limit of 100" in run.err
 
 
 # --- the organiser's reference files -------------------------------------------------------------
 
-REFERENCE_FILES = {"classification": "labels.csv", "action": "labels.txt", "detection": "annotations.json"}
-LABEL_FREE_FILES = {"classification": "images.txt", "action": "clips.txt", "detection": "annotations.json",
-                    "segmentation": "images.json"}
-
-
-@given(task=st.sampled_from(sorted(LABEL_FREE_FILES)), info=st.binary(max_size=60) | JSON_VALUES.map(json_text),
-       content=st.binary(max_size=300) | JSON_VALUES.map(json_text), keep_info=st.booleans(), labels=st.booleans())
-def test_any_reference_files_give_a_score_or_one_error_line(references, task, info, content, keep_info, labels):
+@given(task=st.sampled_from(TASKS), info=st.binary(max_size=60) | JSON_VALUES.map(json_text),
+       content=st.binary(max_size=300) | JSON_VALUES.map(json_text), keep_info=st.booleans(), labels=st.booleans(),
+       data=st.data())
+def test_any_reference_files_give_a_score_or_one_error_line(file_names, task, info, content, keep_info, labels, data):
+    """One of the challenge's reference files (labelled or label-free) holds anything, and reference.json too."""
+    name = data.draw(st.sampled_from(file_names[task]["labelled" if labels else "label-free"]))
     with tempfile.TemporaryDirectory() as folder:
         reference = Path(folder) / "ref"
         reference.mkdir()
         reference_info = json.dumps({"task": task, "labels": labels}).encode() if keep_info else info
-        (reference / "reference.json").write_bytes(reference_info)
-        (reference / (REFERENCE_FILES.get(task, "x") if labels else LABEL_FREE_FILES[task])).write_bytes(content)
+        (reference / REFERENCE_INFO).write_bytes(reference_info)
+        (reference / name).write_bytes(content)
         submission = Path(folder) / "s.csv"
         submission.write_bytes(b"Image IDs,Predictions\n")
         clean_outcome(score("--reference", reference, submission), allowed=(0, 1, 2))
@@ -272,25 +302,21 @@ def test_any_reference_files_give_a_score_or_one_error_line(references, task, in
 SCRIPT = "<script>alert(1)</script>"
 
 
-def test_hostile_names_reach_the_detailed_results_page_escaped_in_every_challenge(tmp_path):
-    classes = "".join(f"{SCRIPT}{i}\n" for i in range(3))
-    cases = {
-        "classification": ({"task": "classification", "num_classes": 3},
-                           {"labels.csv": f"image,label\n{SCRIPT}.JPEG,1\n", "classes.txt": classes},
-                           {f"{SCRIPT}/p.csv": f"Image IDs,Predictions\n{SCRIPT}.JPEG,1\n"}),
-        "action": ({"task": "action", "num_classes": 3},
-                   {"labels.txt": f"{SCRIPT}.avi 2\n", "classes.txt": classes}, {"p.txt": f"{SCRIPT}.avi 2 1\n"}),
-        "detection": ({"task": "detection"}, {"annotations.json": json.dumps({
-            "images": [{"id": 1}], "categories": [{"id": 1, "name": SCRIPT}],
-            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25, "iscrowd": 0}]})},
-            {"d.json": json.dumps([{"image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "score": 1}])}),
-    }
-    for name, (info, reference_files, submission) in cases.items():
-        reference = write_reference(tmp_path / name, info, reference_files)
-        archive = tmp_path / f"{name}.zip"
-        archive.write_bytes(zipped({key: value.encode() for key, value in submission.items()}))
-        run = score("--reference", reference, archive, "--output", tmp_path / f"{name}-out")
-        assert run.code == 0, run.err
-        page = (tmp_path / f"{name}-out" / "detailed_results.html").read_text()
-        assert "<script" not in page.lower(), name
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page, name
+@pytest.mark.parametrize("task", TASKS)
+def test_hostile_names_of_reference_and_submission_reach_the_detailed_results_page_escaped(tmp_path, task):
+    """The reference is the challenge's own hostile one where its test module gives one (``hostile_reference``: names
+    the page shows hold SCRIPT), else its demo; the submission is a sample in a folder named SCRIPT."""
+    hostile = challenge_fixture(task, "hostile_reference")
+    if hostile:
+        reference = hostile(tmp_path / "reference", SCRIPT)
+    else:
+        reference = tmp_path / "reference"
+        challenges()[task].write_demo_reference(reference, 0)
+    challenge, loaded = load_reference(reference)
+    archive = tmp_path / "submission.zip"
+    archive.write_bytes(zipped({f"{SCRIPT}/{name}": data for name, data in challenge.sample_submission(loaded, 1).items()}))
+    run = score("--reference", reference, archive, "--output", tmp_path / "out")
+    assert run.code == 0, run.err
+    page = (tmp_path / "out" / "detailed_results.html").read_text()
+    assert "<script" not in page.lower()
+    assert not hostile or "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -5,7 +5,6 @@ ranks the competition never scores labels participants hold."""
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import math
@@ -22,15 +21,18 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from bundler.bundles.build import build
-from bundler.bundles.fingerprints import chance_level, found_in
+from bundler.bundles.check import check_bundle
+from bundler.bundles.fingerprints import PublicView, chance_level
 from bundler.bundles.order import ALPHA, name_order, order_leak, tail_threshold
 from bundler.bundles.references import LABEL_FREE, PUBLIC_INFO, publicly_labelled
-from bundler.bundles.zips import folder_files, zip_bytes
 from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
-from bundler.platforms.check import check_bundle
-from scoring.challenge import BOXES, MAPS, PAIRS, HiddenFacts
-from scoring.challenges.segmentation import label_map_fact
+from bundler.ground.zips import folder_files, zip_bytes
+from scoring.challenge import load_reference
+from scoring.challenges.detection import Boxes
+from scoring.challenges.segmentation import LabelMaps, label_map_fact
+from scoring.facts import Found, HiddenFacts, ItemLabels
+from tests.challenge_fixtures import challenge_fixture
 from tests.fake_datasets import make
 from tests.helpers import write_zip
 
@@ -68,12 +70,6 @@ def planted(bundle: Path, target: Path, where: str, name: str, data: bytes) -> P
     return write_zip(target, files)
 
 
-def label_rows(name: str, reference: Path) -> List[Tuple[str, str]]:
-    if name == "classification":
-        return [tuple(row) for row in csv.reader(io.StringIO((reference / "labels.csv").read_text()))][1:]
-    return [tuple(line.split()) for line in (reference / "labels.txt").read_text().splitlines()]
-
-
 def html_table(rows: List[Tuple[str, ...]]) -> bytes:
     cells = "".join(f"<tr><td>{a}</td><td>{b}</td></tr>" for a, b in rows)
     return f"<h3>Answers</h3><table><tr><th>Item</th><th>Class</th></tr>{cells}</table>".encode()
@@ -85,63 +81,41 @@ def rewritten_pairs(rows: List[Tuple[str, str]]) -> bytes:
     return "\r\n".join(f"{label};{item}" for item, label in shuffled).encode("utf-16")
 
 
-def rewritten_coco(reference: Path) -> bytes:
-    document = json.loads((reference / "annotations.json").read_text())
-    for annotation in document["annotations"]:
-        annotation["bbox"] = [float(f"{v:.3f}") for v in annotation["bbox"]]
-    return json.dumps({"data": document}, indent=4, sort_keys=True).encode()
+def leaks(data: Path) -> List[Tuple[str, str, bytes, str]]:
+    """(where, file name, content, what the message must say) of each kind of leak: the challenge's own labelled
+    submission, zipped in the kit and the public data, and unzipped if it is one file; and restatements of its
+    hidden facts, as item labels and in the forms its own test module gives (``restatements``)."""
+    folder = data / "reference" / "test"
+    challenge, reference = load_reference(folder)
+    hidden = challenge.hidden_facts(reference)
+    submission = challenge.labelled_submission(reference, 0, seed=1)
+    unzipped = [("kit", f"examples/{name}", content, "far above random")
+                for name, content in submission.items()] if len(submission) == 1 else []
+    said = f"hidden {hidden.noun}"
+    restate = challenge_fixture(challenge.task, "restatements")
+    own = [(where, name, content, said) for name, content in (restate(folder, hidden) if restate else [])
+           for where in ("kit", "public data")]
+    return [("kit", "baseline_predictions.zip", zipped(submission), "far above random"),
+            ("public data", "ours.zip", zipped(submission), "far above random"),
+            *unzipped, *restated_labels(hidden), *own]
 
 
-def remapped(data: bytes, mode: str) -> bytes:
-    """A label PNG re-encoded in another mode (L, P or I;16), with other settings."""
-    labels = np.asarray(Image.open(io.BytesIO(data)))
-    image = Image.fromarray(labels.astype(np.uint16)) if mode == "I;16" else Image.fromarray(labels, "L")
-    if mode == "P":
-        image = image.convert("P")
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1)
-    return buffer.getvalue()
-
-
-def leaks(name: str, data: Path) -> List[Tuple[str, str, bytes, str]]:
-    """(where, file name, content, what the message must say) of each kind of leak this challenge's formats allow."""
-    reference = data / "reference" / "test"
-    if name in ("classification", "action"):
-        rows = label_rows(name, reference)
-        header = "Image IDs,Predictions\n" if name == "classification" else ""
-        submission = (header + "".join(f"{item},{label}\n" if name == "classification" else f"{item} {label}\n"
-                                       for item, label in rows)).encode()
-        extension = "csv" if name == "classification" else "txt"
-        return [
-            ("kit", "notes/labels.csv", rewritten_pairs(rows), "hidden (item, class) labels"),
-            ("public data", "extra/answers.txt", rewritten_pairs(rows), "hidden (item, class) labels"),
-            ("page", "overview.html", html_table(rows), "hidden (item, class) labels"),
-            ("kit", "baseline_predictions.zip", zipped({f"p.{extension}": submission}), "far above random"),
-            ("public data", "ours.zip", zipped({f"p.{extension}": submission}), "far above random"),
-        ]
-    if name == "detection":
-        found = json.loads((reference / "annotations.json").read_text())["annotations"]
-        submission = json.dumps([{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"],
-                                  "score": 0.9} for a in found]).encode()
-        return [
-            ("kit", "notes/boxes.json", rewritten_coco(reference), "hidden boxes"),
-            ("public data", "annotations/test_truth.json", rewritten_coco(reference), "hidden boxes"),
-            ("kit", "examples/detections.json", submission, "far above random"),
-        ]
-    truths = sorted(reference.glob("*_gtFine_labelIds.png"))
-    first = truths[0].read_bytes()
-    predictions = {t.name.replace("_gtFine_labelIds.png", ".png"): remapped(t.read_bytes(), "L") for t in truths}
-    return [
-        ("kit", "masks/one.png", remapped(first, "P"), "hidden label maps"),
-        ("public data", "gt/one.png", remapped(first, "I;16"), "hidden label maps"),
-        ("kit", "answers.zip", zipped(predictions), "far above random"),
-    ]
+def restated_labels(hidden: HiddenFacts) -> List[Tuple[str, str, bytes, str]]:
+    """Item labels (where the hidden facts are one label per item) as other tools write them, and as a page's table."""
+    said = f"hidden {hidden.noun}"
+    labels = hidden.item_labels()
+    if labels is None or len(labels) < chance_level(len(labels), hidden.chance)[1]:
+        return []  # no item labels, or too few for even a full copy to be beyond chance (a tiny example source)
+    rows = sorted(labels.items())
+    return [("kit", "notes/labels.csv", rewritten_pairs(rows), said),
+            ("public data", "extra/answers.txt", rewritten_pairs(rows), said),
+            ("page", "overview.html", html_table(rows), said)]
 
 
 def test_each_kind_of_leak_is_flagged_wherever_it_is_planted_naming_the_file_the_reference_and_the_share(edition):
     name, data, bundle, root = edition
     assert check_bundle(bundle) == []
-    for number, (where, file_name, content, said) in enumerate(leaks(name, data)):
+    for number, (where, file_name, content, said) in enumerate(leaks(data)):
         problems = check_bundle(planted(bundle, root / f"leak{number}.zip", where, file_name, content))
         shown = {"kit": "starting_kit.zip/", "public data": "public_data.zip/public/", "page": ""}[where] + file_name
         hits = [p for p in problems if p.startswith(shown) and said in p and "reference_data_2.zip" in p]
@@ -152,8 +126,10 @@ def test_each_kind_of_leak_is_flagged_wherever_it_is_planted_naming_the_file_the
 
 def test_the_public_val_labels_and_label_free_references_are_no_leak(edition):
     name, data, bundle, root = edition
+    layout = load_competition(name).challenge.layout
+    folders = [data / "public" / layout.reference_folder(split) for split in ("val", "test")]
     public = {str(p.relative_to(data / "public")): p.read_bytes()
-              for p in (data / "public" / "references").rglob("*") if p.is_file()}
+              for folder in folders for p in folder.rglob("*") if p.is_file()}
     with zipfile.ZipFile(bundle) as archive:
         files = {member: archive.read(member) for member in archive.namelist()}
     files["public_data.zip"] = zipped({f"public/{path}": content for path, content in public.items()})
@@ -206,7 +182,8 @@ def test_check_refuses_a_phase_that_scores_a_label_free_reference_naming_the_pha
     bundle = build(load_competition("action"), tmp_path / "b.zip", platform=platform, data=data).path
     with zipfile.ZipFile(bundle) as archive:  # made by hand: the test phase scores the participants' label-free reference
         files = {member: archive.read(member) for member in archive.namelist()}
-    files["reference_data_2.zip"] = zip_bytes(folder_files(data / "public" / "references" / "test"))
+    label_free = data / "public" / load_competition("action").challenge.layout.reference_folder("test")
+    files["reference_data_2.zip"] = zip_bytes(folder_files(label_free))
     hand = write_zip(tmp_path / "hand.zip", files)
     expected = [f"phase 2 (Test) scores reference_data_2.zip, {LABEL_FREE}; build the bundle with the labelled "
                 "reference/test of a 'bundler data' folder"]
@@ -246,10 +223,14 @@ def test_names_are_sorted_with_their_numbers_compared_as_numbers():
 ITEMS = [f"img_{i}.JPEG" for i in range(60)]
 CLASSES = 10
 TRUTH = {item: str(random.Random(item).randrange(CLASSES)) for item in ITEMS}
-PAIR_FACTS = HiddenFacts(PAIRS, frozenset(TRUTH.items()), 1 / CLASSES)
+PAIR_FACTS = ItemLabels(frozenset(TRUTH.items()), 1 / CLASSES)
 
 
-def leaked(found, hidden: HiddenFacts) -> bool:
+def found_in(data: bytes, hidden: HiddenFacts) -> Found:
+    return hidden.found_in(PublicView("public.file", data))
+
+
+def leaked(found: Found, hidden: HiddenFacts) -> bool:
     return bool(found.facts) and len(found.facts) >= chance_level(found.guesses, hidden.chance)[1]
 
 
@@ -281,7 +262,7 @@ def test_any_re_serialisation_of_labels_is_found_and_random_labels_of_the_same_i
 
 BOX_TRUTH = [{"image_id": i // 3 + 1, "category_id": (1, 18, 3)[i % 3], "bbox": [10.25 + i, 20.5, 30.0 + i, 40.75],
               "area": 100.0, "iscrowd": 0, "id": i + 1} for i in range(30)]
-BOX_FACTS = HiddenFacts(BOXES, frozenset((b["image_id"], b["category_id"], *(round(v, 1) for v in b["bbox"])) for b in BOX_TRUTH))
+BOX_FACTS = Boxes(frozenset((b["image_id"], b["category_id"], *(round(v, 1) for v in b["bbox"])) for b in BOX_TRUTH))
 
 
 @given(indent=st.sampled_from([None, 0, 2, 4, "\t"]), sort=st.booleans(), wrap=st.sampled_from(["list", "coco", "by image"]),
@@ -301,7 +282,7 @@ def test_any_re_serialisation_of_boxes_is_found_and_other_boxes_never_are(indent
 
 
 LABEL_MAP = np.random.default_rng(3).choice(np.array([0, 7, 8, 11, 24, 26], np.uint8), (24, 40))
-MAP_FACTS = HiddenFacts(MAPS, frozenset({label_map_fact(LABEL_MAP)}))
+MAP_FACTS = LabelMaps(frozenset({label_map_fact(LABEL_MAP)}))
 
 
 @given(mode=st.sampled_from(["L", "P", "I;16", "RGB", "RGBA"]), level=st.integers(0, 9), optimize=st.booleans(),

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bundler.ground.editions import DEFAULT_EDITION
 from tests.helpers import REPO
 
 SOURCES = ("scoring", "bundler", "baselines", "setup.cfg", "pyproject.toml", "README.md")
@@ -63,13 +64,15 @@ def test_the_console_command_builds_checks_and_previews_from_a_copy_of_the_compe
     environment = {**os.environ, "PATH": f"{installed / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     assert "usage: vipriors-bench" in run([command, "--help"], work, env=environment).stdout
     run([command, "build", "action"], work, env=environment)
-    assert "no problems found" in run([command, "check", "build/action_codabench.zip"], work, env=environment).stdout
+    built = work / "build" / DEFAULT_EDITION
+    assert "no problems found" in run([command, "check", str(built / "action_codabench.zip")], work, env=environment).stdout
     run([command, "preview", "action"], work, env=environment)
-    assert (work / "build" / "action_preview" / "index.html").is_file()
+    assert (built / "action_preview" / "index.html").is_file()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    run([command, "build", "detection", "--competitions", str(work / "competitions")], elsewhere, env=environment)
-    assert (work / "build" / "detection_codabench.zip").is_file() and not (elsewhere / "build").exists()
+    edition = work / "competitions" / DEFAULT_EDITION
+    run([command, "build", "detection", "--competitions", str(edition)], elsewhere, env=environment)
+    assert (built / "detection_codabench.zip").is_file() and not (elsewhere / "build").exists()
 
 
 def test_make_bundle_installs_only_what_the_bundler_needs_and_make_test_adds_the_extras(tmp_path):
@@ -110,16 +113,3 @@ def test_the_readme_quick_start_runs_word_for_word_and_writes_what_it_says(tmp_p
         for path in written:
             assert (checkout / path).exists(), (command, path)
     assert done.stdout.startswith("valid: 12 of 12 items; this reference holds no labels, so no score")
-
-
-def test_scoring_and_bundler_never_import_torch_torchvision_av_or_the_baselines():
-    import ast
-
-    heavy = {"torch", "torchvision", "av", "baselines"}
-    found = []
-    for path in sorted([*(REPO / "scoring").rglob("*.py"), *(REPO / "bundler").rglob("*.py")]):
-        for node in ast.walk(ast.parse(path.read_text())):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
-            found += [f"{path.relative_to(REPO)}:{node.lineno}: {name}" for name in names if name.split(".")[0] in heavy]
-    assert found == []

@@ -16,8 +16,8 @@ from typing import Dict, List, Optional
 import numpy as np
 import pytest
 
-from bundler.config.competition import competition_names, load_competition
-from bundler.config.event import load_event
+from bundler.config.competition import EDITIONS_FOLDER, competition_names, load_competition
+from bundler.config.event import EVENT, edition_names, load_event
 from bundler.pages.preview import axis, span_of, write_preview
 from bundler.pages.site import write_site
 from scoring.challenge import challenges, load_reference
@@ -86,8 +86,9 @@ def test_every_detailed_results_page_renders_with_its_scores_and_charts(browser,
     assert visit.cut == [] and visit.overlaps == []  # at 1280 px: every table whole, no text over text or data
 
 
-def test_the_event_page_renders_with_every_logo_and_the_dates(browser, tmp_path):
-    event = load_event()
+@pytest.mark.parametrize("edition", edition_names(EDITIONS_FOLDER))
+def test_the_event_page_of_every_edition_renders_with_every_logo_and_the_dates(browser, edition, tmp_path):
+    event = load_event(EDITIONS_FOLDER / edition / EVENT, EDITIONS_FOLDER / edition)
     index, _ = write_site(event, tmp_path / "site", now=BEFORE)
     with serve(index.parent) as url:
         visit = browser.visit(url + "index.html", tmp_path / "event.png")

@@ -14,17 +14,17 @@ import shutil
 from pathlib import Path
 from typing import Dict
 
-import numpy as np
 import pytest
 
-from bundler.bundles.zips import zip_bytes
 from bundler.cli import main
 from bundler.config import competition as competition_config
 from bundler.config.competition import COMPETITIONS, competition_names
+from bundler.config.event import load_event
+from bundler.data.builder import builders
+from bundler.ground.zips import zip_bytes
 from bundler.rehearsal import run
-from bundler.rehearsal.avi import mjpeg_avi
-from bundler.rehearsal.synthetic import SYNTHETIC, make_learnable, moving_square
 from scoring.challenge import load_reference
+from tests.fake_datasets import make
 from tests.helpers import Run, scores_of
 
 
@@ -43,26 +43,14 @@ def statuses(out: Path) -> Dict[str, str]:
     return {step: status for step, status, _, _ in (line.rsplit(None, 3) for line in table)}
 
 
-def test_a_generated_clip_is_an_mjpeg_avi_that_pyav_decodes_frame_for_frame():
-    av = pytest.importorskip("av", reason="PyAV (the baselines extra) is not installed")
-    frames = moving_square(2)
-    data = mjpeg_avi(frames)
-    assert data[:4] == b"RIFF" and data[8:12] == b"AVI " and int.from_bytes(data[4:8], "little") == len(data) - 8
-    with av.open(io.BytesIO(data)) as container:
-        assert container.streams.video[0].codec_context.name == "mjpeg"
-        decoded = [frame.to_ndarray(format="rgb24") for frame in container.decode(video=0)]
-    assert len(decoded) == len(frames)
-    assert all(np.abs(a.astype(int) - b).mean() < 4 for a, b in zip(decoded, frames))  # JPEG: close, not equal
+def test_every_competition_has_a_builder_and_so_generated_data():
+    assert set(competition_names()) <= set(builders())
 
 
-def test_every_competition_has_generated_data():
-    assert sorted(SYNTHETIC) == competition_names()
-
-
-@pytest.mark.parametrize("name", sorted(SYNTHETIC))
+@pytest.mark.parametrize("name", sorted(builders()))
 def test_a_labelled_submission_scores_full_marks_and_its_noise_lowers_the_score(name, tmp_path):
-    make_learnable(name, tmp_path / "data")
-    reference = tmp_path / "data" / "out" / "reference" / "test"
+    _, data = make(name, tmp_path)
+    reference = data / "reference" / "test"
     challenge, loaded = load_reference(reference)
     primary = challenge.primary.key
     scores = []
@@ -91,7 +79,8 @@ def test_the_rehearsal_runs_the_whole_edition_and_summarises_every_step(tmp_path
     result = rehearse("--out", out)
     assert result.code == 0, result.out + result.err
     found = statuses(out)
-    for name in competition_names():
+    edition = [competition.name for competition in load_event().competitions]
+    for name in edition:
         for step in ("generated source", "data", "build codabench", "check codabench", "try codabench", "build codalab",
                      "check codalab", "try codalab", "made-up entrants", "results"):
             assert found.pop(f"{name} {step}") == "ok", (name, step)
@@ -99,7 +88,7 @@ def test_the_rehearsal_runs_the_whole_edition_and_summarises_every_step(tmp_path
             assert found.pop(f"{name} {step}") == ("ok" if torch and name == "segmentation" else "skipped"), (name, step)
     assert found == {"site --rehearsal": "ok"}
     assert (out / "summary.txt").read_text() in result.out
-    for name in competition_names():
+    for name in edition:
         ranked = json.loads((out / "results" / name / "results.json").read_text())["entries"]
         assert ranked[0]["entrant"] == "perfect"
         assert {entry["entrant"] for entry in ranked if entry["error"]} == {"empty", "broken"}

@@ -14,10 +14,11 @@ import pytest
 from bundler.bundles.build import build
 from bundler.cli import main as bundler_main
 from bundler.config.competition import load_competition
+from scoring.challenge import challenges, load_reference, read_reference_info
 from scoring.challenges import classification
 from scoring.challenges.action import CHALLENGE
 from tests.fake_datasets import make
-from tests.helpers import REPO, assert_rejected, score, write_reference, write_zip
+from tests.helpers import REPO, assert_rejected, score, scores_of, write_reference, write_zip
 
 LABELS = "image,label\n" + "".join(f"img_{i}.JPEG,{i % 7}\n" for i in range(20))
 PERFECT = "Image IDs,Predictions\n" + "".join(f"img_{i}.JPEG,{i % 7}\n" for i in range(20))
@@ -229,3 +230,22 @@ def test_try_help_describes_every_argument_and_offers_no_competitions_option(cap
     for argument in ("bundle", "submission", "--phase PHASE"):
         line = next(line for line in text.splitlines() if line.strip().startswith(argument))
         assert len(line.split()) > len(argument.split()), line
+
+
+@pytest.mark.parametrize("task", sorted(challenges()))
+def test_a_challenges_sample_and_labelled_submissions_pass_its_scoring_program_the_labelled_one_perfectly(task, tmp_path):
+    challenge = challenges()[task]
+    challenge.write_demo_reference(tmp_path / "ref", seed=3)
+    assert read_reference_info(tmp_path / "ref")["task"] == task
+    _, reference = load_reference(tmp_path / "ref")
+    (tmp_path / "label_free").mkdir()
+    for name, data in challenge.label_free_files(reference).items():
+        (tmp_path / "label_free" / name).write_bytes(data)
+    _, label_free = load_reference(tmp_path / "label_free")
+    sample = challenge.sample_submission(label_free, seed=1)
+    assert sample == challenge.sample_submission(label_free, seed=1)
+    submissions = {"sample": sample, "perfect": challenge.labelled_submission(reference, 0, seed=1)}
+    primary = challenge.primary.key
+    scores = {kind: scores_of(tmp_path, tmp_path / "ref", write_zip(tmp_path / f"{kind}.zip", files))[primary]
+              for kind, files in submissions.items()}
+    assert scores["perfect"] == pytest.approx(1.0) and scores["sample"] < scores["perfect"], scores

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import math
+from pathlib import Path
+from typing import List, Tuple
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from PIL import Image
 
 from scoring.challenges import segmentation
 from scoring.challenges.segmentation import demo_scene
+from scoring.facts import HiddenFacts
 from scoring.metrics.cityscapes import CATEGORIES, LABELS, PixelLevelEvaluation
 from tests.helpers import assert_rejected, score, write_reference, write_zip
 
@@ -223,3 +226,21 @@ def test_the_detailed_page_shows_per_class_scores_and_the_confusion_matrix(tmp_p
     ours(tmp_path, ref, labels)
     page = (tmp_path / "out" / "detailed_results.html").read_text()
     assert "IoU per class" in page and "traffic sign" in page and "Confusion matrix" in page and "<svg" in page
+
+
+def test_a_written_label_map_reads_back_as_the_same_labelids_and_a_value_that_is_no_labelid_is_refused():
+    labels = demo_scene(np.random.default_rng(1), 32, 16)[0]
+    files = segmentation.CHALLENGE.write_submission({"scene": labels})
+    assert list(files) == ["scene.png"]
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(files["scene.png"]))), labels)
+    with pytest.raises(ValueError, match="scene: expected a 2-D map of labelIds 0..33"):
+        segmentation.CHALLENGE.write_submission({"scene": np.full((4, 4), 34)})
+
+
+# ---------- for the shared tests (tests/challenge_fixtures.py) ----------
+
+def restatements(reference_folder: Path, hidden: HiddenFacts) -> List[Tuple[str, bytes]]:
+    """The first hidden label map re-encoded as a palette PNG and as a 16-bit PNG."""
+    first = min(reference_folder.glob(f"*{segmentation.CHALLENGE.layout.label_suffix}"))
+    labels = np.asarray(Image.open(first))
+    return [("masks/one.png", png(labels, "P")), ("gt/one.png", png(labels.astype(np.uint16)))]

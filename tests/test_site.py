@@ -91,7 +91,7 @@ def test_the_page_lists_every_challenge_with_the_dates_of_its_yaml_and_is_well_f
     page = parse(index.read_text())
     assert page.errors == [] and page.stack == []
     assert len(page.ids) == len(set(page.ids))
-    assert [name for name in page.times if name] == ["classification", "segmentation", "detection", "action"]
+    assert [name for name in page.times if name] == [competition.name for competition in event.competitions]
     for name, dates in expected_dates(event).items():
         assert page.times[name] == dates and dates[-1].endswith(" 23:59:59 UTC")  # the instant the platform stores
     starts = [p.start for c in event.competitions for p in c.config.phases]
@@ -109,7 +109,7 @@ def test_the_markdown_twin_carries_the_same_dates_in_its_front_matter_and_text(t
     _, front, body = text.split("---\n", 2)
     matter = yaml.safe_load(front)
     assert (matter["opens"], matter["closes"]) == (event.opens.text, event.closes.text)
-    assert matter["challenges"] == ["classification", "segmentation", "detection", "action"]
+    assert matter["challenges"] == [competition.name for competition in event.competitions]
     for moment, what in event.dates:
         assert f"| {moment.text} | {what} |" in body
     for competition in event.competitions:
@@ -121,11 +121,12 @@ def test_the_markdown_twin_carries_the_same_dates_in_its_front_matter_and_text(t
 
 def test_without_a_platform_id_there_is_no_link_and_codabench_gets_only_what_it_serves(competitions, tmp_path):
     edit(competitions / "detection" / "competition.yaml", "# platform_id: 12345", "platform_id: 23713")
-    index, markdown = write_site(load_event(competitions / "event.yaml"), tmp_path / "site", now=BEFORE)
+    event = load_event(competitions / "event.yaml")
+    index, markdown = write_site(event, tmp_path / "site", now=BEFORE)
     text = index.read_text()
     page = parse(text)
     assert all(value.strip() not in ("", "#") for _, value in page.links), page.links
-    assert text.count("It runs on Codabench: link available when the competition opens") == 3
+    assert text.count("It runs on Codabench: link available when the competition opens") == len(event.competitions) - 1
     assert 'href="https://www.codabench.org/competitions/23713/"' in text
     assert 'href="https://www.codabench.org/competitions/23713/#/results-tab"' in text
     assert "<iframe" not in text and "CodaLab" not in text  # Codabench refuses to be framed

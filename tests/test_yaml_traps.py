@@ -43,15 +43,14 @@ def line_of(text: str, fragment: str, occurrence: int = 1) -> int:
     return found[occurrence - 1]
 
 
-def test_an_impossible_date_is_a_file_line_error_and_the_build_writes_nothing(tmp_path, monkeypatch, capsys):
+def test_an_impossible_date_is_a_file_line_error_and_the_build_writes_nothing(tmp_path, capsys):
     text = COMPETITION_TEXT.replace("start: 2027-05-15", "start: 2027-02-30")
     folder = competition_folder(tmp_path, text)
     path = folder / "competition.yaml"
     assert problems(load_competition_file, path) == [
         f"{path}:{line_of(text, '2027-02-30')}: phases[2].start: '2027-02-30' is not a valid ISO 8601 date such as "
         "2027-03-01 or 2027-03-01T12:00:00Z (day is out of range for month)"]
-    monkeypatch.setattr("bundler.config.competition.COMPETITIONS", tmp_path)
-    assert main(["build", "detection", "--output", str(tmp_path / "b.zip")]) == 1
+    assert main(["build", "detection", "--competitions", str(tmp_path), "--output", str(tmp_path / "b.zip")]) == 1
     assert "Traceback" not in capsys.readouterr().err and not (tmp_path / "b.zip").exists()
 
 
@@ -71,7 +70,7 @@ def test_the_event_file_has_the_same_two_traps_caught(tmp_path):
     text = EVENT_TEXT.replace("    date: ", "    date: 2027-02-29\n    date: ", 1)
     path = tmp_path / "event.yaml"
     path.write_text(text)
-    found = "\n".join(problems(load_event, path))
+    found = "\n".join(problems(lambda event: load_event(event, COMPETITIONS), path))
     assert f"{path}:{line_of(text, 'date: 2027-02-29')}: milestones[1].date: '2027-02-29' is not a valid" in found
     assert f"{path}:{line_of(text, '    date: ', 2)}: key 'date' is written twice" in found
 
@@ -130,6 +129,6 @@ def test_any_event_yaml_gives_an_event_or_file_line_errors(text):
         path = Path(root) / "event.yaml"
         path.write_text(text, encoding="utf-8")
         try:
-            load_event(path)
+            load_event(path, COMPETITIONS)
         except ConfigError as exc:
             every_problem_has_file_and_line(path, exc.problems)

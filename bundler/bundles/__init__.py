@@ -1,1 +1,1 @@
-"""Bundles: assembly, reference resolution, the starting kit, deterministic zips and the leak guard."""
+"""Bundles: assembly, the check against the platform's rules, reference resolution, the starting kit and the leak guard."""

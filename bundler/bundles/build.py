@@ -9,7 +9,12 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bundler.bundles.kit import scoring_files, starting_kit
-from bundler.bundles.layout import (
+from bundler.bundles.references import given_references, with_demo
+from bundler.config.competition import COMPETITIONS, Competition
+from bundler.data.engine import manifest_counts
+from bundler.ground.editions import build_folder
+from bundler.ground.facts import DEFAULT_PLATFORM, oversized
+from bundler.ground.layout import (
     METADATA,
     PUBLIC_DATA,
     SCORING_PROGRAM,
@@ -18,13 +23,9 @@ from bundler.bundles.layout import (
     page_file,
     reference_zip_name,
 )
-from bundler.bundles.references import given_references, with_demo
-from bundler.bundles.zips import folder_files, zip_bytes
-from bundler.config.competition import Competition, build_folder
-from bundler.data.engine import manifest_counts
+from bundler.ground.zips import folder_files, zip_bytes
 from bundler.pages.render import render_pages
 from bundler.platforms import codabench, codalab
-from bundler.platforms.facts import DEFAULT_PLATFORM, oversized
 from scoring.files import write_atomically
 
 DEMO_WARNING = ("no reference data given, the bundle holds DEMO data and its scores are meaningless. Build it with "
@@ -48,9 +49,10 @@ def scoring_program_zip() -> bytes:
     return zip_bytes(files)
 
 
-def default_output(name: str, platform: str) -> Path:
-    """``build/NAME_codabench.zip`` or ``build/NAME_codalab.zip``."""
-    return build_folder() / f"{name}_{platform}.zip"
+def default_output(name: str, platform: str, competitions: Path = COMPETITIONS) -> Path:
+    """``build/EDITION/NAME_codabench.zip`` or ``build/EDITION/NAME_codalab.zip`` for the edition's folder
+    ``competitions``."""
+    return build_folder(competitions) / f"{name}_{platform}.zip"
 
 
 def build(competition: Competition, output: Path, overrides: Optional[Dict[str, Path]] = None,

@@ -1,10 +1,9 @@
-"""What a public file reveals of a reference's hidden facts, whatever its form.
+"""The leak guard's views of a public file, whatever its form, and the chance level of what it finds.
 
-Text is read in any encoding and line ending (CSV, TXT, Markdown), JSON in any layout, HTML as its
-text and table cells; each becomes rows of tokens. A pair (item id, class) is found when a row
-holds the id and, as the number nearest after it (or, with none after, before it), the class. Boxes
-are read from every JSON object with ``image_id``, ``category_id`` and ``bbox``, compared after
-rounding. Label maps are decoded from any image Pillow reads, compared as pixels, not bytes.
+A gzip file is opened first. Text is read in any encoding and line ending (CSV, TXT, Markdown), JSON
+in any layout, HTML as its text and table cells; each becomes rows of tokens. JSON is also given
+parsed, and an image (any format Pillow reads) decoded to pixels. Each challenge's hidden facts
+(``scoring.facts``) read themselves out of these views.
 """
 
 from __future__ import annotations
@@ -15,15 +14,14 @@ import json
 import math
 import re
 import zlib
-from dataclasses import dataclass, field
+from functools import cached_property
 from html.parser import HTMLParser
-from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
+from typing import Any, Iterator, List, Optional, Tuple
 
 import numpy as np
 from PIL import Image
 
-from scoring.challenge import BOX_DECIMALS, BOXES, MAPS, PAIRS, HiddenFacts
-from scoring.challenges.segmentation import label_map_fact
+from scoring.facts import json_nodes
 from scoring.limits import LIMITS
 
 TEXT_LIMIT = 256 << 20  # bytes of one public file read as text (a file past it is not parsed)
@@ -32,14 +30,6 @@ INTEGER = re.compile(r"[+-]?\d+(\.0*)?")
 HTML_START = re.compile(rb"^\s*(<!doctype html|<html|<table|<div|<p[ >]|<h\d)", re.IGNORECASE)
 IMAGE_SIGNATURES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF8", b"BM", b"II*\x00", b"MM\x00*")
 SIGMAS = 4.0  # how far above chance a count of found facts must be to be a leak
-
-
-@dataclass
-class Found:
-    """The hidden facts a file holds, and how many guesses about hidden items it makes (for the chance level)."""
-
-    facts: Set[Tuple[Any, ...]] = field(default_factory=set)
-    guesses: int = 0
 
 
 def chance_level(guesses: int, chance: float) -> Tuple[float, float]:
@@ -104,19 +94,9 @@ def _scalar(value: Any) -> Optional[str]:
     return str(value) if isinstance(value, (int, str)) else None
 
 
-def _json_nodes(value: Any) -> Iterator[Any]:
-    """Every object and list of a JSON document, at any depth."""
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, (dict, list)):
-            yield node
-            stack += [item for item in (node.values() if isinstance(node, dict) else node) if isinstance(item, (dict, list))]
-
-
 def _json_rows(value: Any) -> Iterator[List[str]]:
     """Rows of a JSON document in any layout: each object's key-value pairs and its scalar values, each list's scalars."""
-    for node in _json_nodes(value):
+    for node in json_nodes(value):
         pairs = [(str(key), _scalar(item)) for key, item in node.items()] if isinstance(node, dict) else \
             [("", _scalar(item)) for item in node]
         if isinstance(node, dict):
@@ -137,84 +117,56 @@ def unpacked(data: bytes) -> bytes:
         return data
 
 
-def text_rows(data: bytes) -> List[List[str]]:
-    """The rows of tokens of a text, JSON or HTML file (none for a binary one)."""
-    data = unpacked(data)
-    if len(data) > TEXT_LIMIT:
-        return []
-    text = _text(data)
-    if text is None:
-        return []
-    value = _json_value(text)
-    if value is not None:
-        return [[_canonical(token) for token in row] for row in _json_rows(value)]
-    if HTML_START.match(data[:512]):
-        parser = _HtmlText()
-        parser.feed(text)
-        text = "".join(parser.parts)
-    return [[_canonical(token) for token in TOKEN.findall(line)] for line in text.splitlines() if line.strip()]
+class PublicView:
+    """One public file as the guard reads it (a :class:`scoring.facts.PublicFile`); each view is computed once, when
+    first asked for."""
 
+    def __init__(self, name: str, data: bytes) -> None:
+        self.name = name
+        self.data = unpacked(data)
 
-def pairs_in(rows: List[List[str]], labels: Dict[str, str]) -> Found:
-    """The (item id, class) pairs of ``labels`` that the rows state, and the guesses they make about those items."""
-    found = Found()
-    for row in rows:
-        numbers = [i for i, token in enumerate(row) if token.isdigit()]
-        for position, token in enumerate(row):
-            label = labels.get(token)
-            if label is None:
-                continue
-            after = [i for i in numbers if i > position]
-            before = [i for i in numbers if i < position]
-            if not after and not before:
-                continue
-            found.guesses += 1
-            if row[after[0] if after else before[-1]] == label:
-                found.facts.add((token, label))
-    return found
+    @cached_property
+    def _decoded(self) -> Optional[str]:
+        return _text(self.data) if len(self.data) <= TEXT_LIMIT else None
 
+    @cached_property
+    def _json(self) -> Any:
+        return _json_value(self._decoded) if self._decoded is not None else None
 
-def boxes_in(data: bytes) -> Found:
-    """Every (image id, category id, rounded box) of a JSON file's objects with image_id, category_id and bbox."""
-    found = Found()
-    data = unpacked(data)
-    text = _text(data) if len(data) <= TEXT_LIMIT else None
-    for node in _json_nodes(_json_value(text)) if text else ():
-        box = node.get("bbox") if isinstance(node, dict) else None
-        if isinstance(box, list) and len(box) == 4 and all(isinstance(v, (int, float)) for v in box):
-            try:
-                found.facts.add((int(node["image_id"]), int(node["category_id"]),
-                                 *(round(float(v), BOX_DECIMALS) for v in box)))
-                found.guesses += 1
-            except (KeyError, TypeError, ValueError, OverflowError):
-                pass
-    return found
+    @cached_property
+    def _rows(self) -> List[List[str]]:
+        if self._decoded is None:
+            return []
+        if self._json is not None:
+            return [[_canonical(token) for token in row] for row in _json_rows(self._json)]
+        text = self._decoded
+        if HTML_START.match(self.data[:512]):
+            parser = _HtmlText()
+            parser.feed(text)
+            text = "".join(parser.parts)
+        return [[_canonical(token) for token in TOKEN.findall(line)] for line in text.splitlines() if line.strip()]
 
+    @cached_property
+    def _image(self) -> Optional[np.ndarray]:
+        if not self.data.startswith(IMAGE_SIGNATURES):
+            return None
+        try:
+            with Image.open(io.BytesIO(self.data)) as image:
+                if image.width * image.height > LIMITS.max_image_pixels:
+                    return None
+                return np.asarray(image)
+        except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, zlib.error,
+                Image.DecompressionBombError):
+            return None
 
-def map_in(data: bytes) -> Found:
-    """The label map of an image file, decoded (any format and mode Pillow reads), as a fact."""
-    if not data.startswith(IMAGE_SIGNATURES):
-        return Found()
-    try:
-        with Image.open(io.BytesIO(data)) as image:
-            if image.width * image.height > LIMITS.max_image_pixels:
-                return Found()
-            fact = label_map_fact(np.asarray(image))
-    except (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexError, KeyError, zlib.error,
-            Image.DecompressionBombError):
-        return Found()
-    return Found({fact} if fact is not None else set(), 1)
+    def rows(self) -> List[List[str]]:
+        """Tokens per text line, JSON node or HTML table row, whole numbers as plain digits; none for a binary file."""
+        return self._rows
 
+    def json(self) -> Any:
+        """The parsed JSON document, or None."""
+        return self._json
 
-def found_in(data: bytes, hidden: HiddenFacts, labels: Optional[Dict[str, str]] = None) -> Found:
-    """The hidden facts one public file holds; ``labels`` is item -> class of the pairs (built once by the caller)."""
-    if hidden.kind == PAIRS:
-        return pairs_in(text_rows(data), labels if labels is not None else dict(hidden.facts))
-    if hidden.kind == BOXES:
-        found = boxes_in(data)
-    elif hidden.kind == MAPS:
-        found = map_in(data)
-    else:
-        raise ValueError(f"unknown kind of hidden facts {hidden.kind!r}")
-    found.facts &= hidden.facts
-    return found
+    def image(self) -> Optional[np.ndarray]:
+        """The decoded image (within the pixel limit), or None."""
+        return self._image

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Dict
 
-from bundler.bundles.layout import SCORING_FOLDER
-from bundler.bundles.zips import folder_files, write_folder, zip_bytes
 from bundler.config.competition import Competition
+from bundler.ground.layout import SCORING_FOLDER
+from bundler.ground.zips import folder_files, write_folder, zip_bytes
 from bundler.pages.render import templates
 from scoring.challenge import load_reference
 

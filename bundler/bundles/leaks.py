@@ -10,9 +10,9 @@ last phase, which ranks the competition, must not score such a reference. Agains
 - every public file and zip, and every folder of PNGs, that the challenge's own reader accepts as a
   submission is scored; one that scores clearly above random predictions for the same items (the
   challenge's sample, drawn from the reference's label-free view) was made from the labels;
-- every public file is searched for the reference's hidden facts (item and class, image and box,
-  label map; see ``fingerprints``): more of them than chance and the public references explain is a
-  leak, named with the numbers;
+- every public file is searched for the reference's hidden facts, the challenge's own kind (item and
+  class, image and box, label map, ...; ``scoring.facts``), read through the views of ``fingerprints``:
+  more of them than chance and the public references explain is a leak, named with the numbers;
 - a public file that is a byte copy of a reference file is named as such;
 - the items' public names, sorted, must not group their hidden labels beyond chance (``order``: 2020's action
   test clips were named class by class), for challenges with a label per item.
@@ -32,21 +32,21 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any, Dict, Iterator, List, Optional, Set, Tuple
 
-from bundler.bundles.fingerprints import chance_level, found_in
+from bundler.bundles.fingerprints import PublicView, chance_level
 from bundler.bundles.order import ALPHA, order_leak
 from bundler.bundles.references import PUBLIC_INFO, labelled, publicly_labelled, unfit
-from bundler.bundles.zips import write_folder
-from bundler.platforms.facts import is_codabench, named_members
-from scoring.challenge import PAIRS, REFERENCE_INFO, Challenge, HiddenFacts, has_labels, load_reference, read_reference_info
+from bundler.ground.facts import is_codabench, named_members
+from bundler.ground.zips import write_folder
+from scoring.challenge import REFERENCE_INFO, Challenge, has_labels, load_reference, read_reference_info
 from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.facts import HiddenFacts
 from scoring.submission import ZIP_ERRORS, Submission
 
 SMALL = 64  # bytes: a file this short (a header, an empty list) proves nothing as a copy
 MARGIN = 0.05  # how far above the best random sample a public submission may score before it is a leak
 BASELINE_SEEDS = (101, 102, 103)
 NESTED = 3  # zips inside zips opened at most this deep
-SUBMISSION_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".gz")  # a public file scored alone as a submission
-NOUNS = {"pairs": "(item, class) labels", "boxes": "boxes", "maps": "label maps"}
+SUBMISSION_SUFFIXES = (".csv", ".tsv", ".txt", ".json", ".gz", ".npz")  # a public file scored alone as a submission
 
 
 def _files(name: str, data: bytes, depth: int = 0) -> Iterator[Tuple[str, bytes]]:
@@ -206,7 +206,7 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
         published = _public_references(public, scratch)
         for reference in references:
             for where, facts in published:
-                if not reference.public and facts.kind == reference.hidden.kind and reference.hidden.facts <= facts.facts:
+                if not reference.public and type(facts) is type(reference.hidden) and reference.hidden.facts <= facts.facts:
                     reference.public = f"{where} in the bundle holds all its labels"
         phases = _phase_references(config)
         for reference in references:  # public by its reference.json: phase_reference_problems says so
@@ -225,9 +225,10 @@ def leak_problems(archive: zipfile.ZipFile, config: Dict[str, Any]) -> List[str]
 
 def _order_found(reference: Reference) -> List[str]:
     """The reference's items, sorted by their public names, grouping their hidden labels beyond chance."""
-    if reference.hidden.kind != PAIRS:
-        return []  # boxes and label maps: an image holds many classes, there is no one label per item to put in order
-    leak = order_leak(dict(reference.hidden.facts))
+    labels = reference.hidden.item_labels()
+    if labels is None:
+        return []  # facts that are not one label per item: no order of items to give them away
+    leak = order_leak(labels)
     if leak is None:
         return []
     return [f"{reference.member}: sorted by their public names, {leak.same} of its {leak.pairs} neighbouring items share "
@@ -240,29 +241,28 @@ def _copies(public: Dict[str, bytes], hidden: List[Reference]) -> List[str]:
     """Public files that are byte copies of a hidden reference's files that carry its labels (not its class list)."""
     digests = {hashlib.sha256(data).digest(): f"{reference.member}/{name}" for reference in hidden
                for name, data in reference.files.items()
-               if len(data) >= SMALL and name != REFERENCE_INFO and found_in(data, reference.hidden).facts}
+               if len(data) >= SMALL and name != REFERENCE_INFO and reference.hidden.found_in(PublicView(name, data)).facts}
     return [f"{name} is a copy of the hidden {digests[hashlib.sha256(data).digest()]}"
             for name, data in sorted(public.items()) if hashlib.sha256(data).digest() in digests]
 
 
 def _facts_found(public: Dict[str, bytes], reference: Reference, explained: List[HiddenFacts]) -> List[str]:
-    """Public files holding more of the reference's hidden facts than chance and the public references explain."""
+    """Public files (a zip's files one by one) holding more of the reference's hidden facts than chance and the public
+    references explain. A file's views live while it is searched: decoded images of a whole bundle need not fit in
+    memory."""
     hidden = reference.hidden
-    known = set().union(*(facts.facts for facts in explained if facts.kind == hidden.kind)) if explained else set()
+    known = set().union(*(facts.facts for facts in explained if type(facts) is type(hidden))) if explained else set()
     secret = hidden.facts - known
     if not secret:
         return []
-    labels = dict(secret) if hidden.kind == PAIRS else None
-    narrowed = HiddenFacts(hidden.kind, frozenset(secret), hidden.chance)
+    narrowed = hidden.narrowed(secret)
     problems = []
-    for name, data in sorted(public.items()):
-        if name.lower().endswith(".zip"):
-            continue  # its files are looked at one by one
-        found = found_in(data, narrowed, labels)
+    for view in (PublicView(name, data) for name, data in sorted(public.items()) if not name.lower().endswith(".zip")):
+        found = narrowed.found_in(view)
         expected, threshold = chance_level(found.guesses, hidden.chance)
         if found.facts and len(found.facts) >= threshold:
             problems.append(
-                f"{name} holds {len(found.facts)} of the {len(hidden.facts)} hidden {NOUNS[hidden.kind]} of "
+                f"{view.name} holds {len(found.facts)} of the {len(hidden.facts)} hidden {hidden.noun} of "
                 f"{reference.member} ({len(found.facts) / len(hidden.facts):.0%}); chance would give about {expected:.1f} "
                 f"of the {found.guesses} it states: it carries the hidden reference")
     return problems

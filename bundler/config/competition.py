@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 from bundler.config import schema as s
 from bundler.config.schema import ConfigError
 from bundler.config.yaml_lines import Document, Where
-from bundler.platforms.facts import (
+from bundler.ground.editions import DEFAULT_EDITION
+from bundler.ground.facts import (
     DOCKER_IMAGE,
     DOCKER_IMAGE_LIMIT,
     PHASE_COLOURS,
@@ -26,46 +26,22 @@ REPO = Path(__file__).resolve().parents[2]  # the source checkout (or, installed
 SPLITS = ("val", "test")  # the scored splits of a `bundler data` folder
 
 
-def default_competitions() -> Path:
-    """``competitions/`` of the current folder, else the checkout's own."""
+EDITIONS_FOLDER = REPO / "competitions"  # the checkout's own competitions folder: a folder per edition, and _shared/
+COMPETITIONS = EDITIONS_FOLDER / DEFAULT_EDITION  # the checkout's default edition: the default of the functions below
+
+
+def edition_folder(edition: str = DEFAULT_EDITION) -> Path:
+    """The folder of ``edition`` that a command works on: in ``competitions/`` of the current folder, else the
+    checkout's own."""
     here = Path.cwd() / "competitions"
-    return here if here.is_dir() else REPO / "competitions"
+    return (here if here.is_dir() else EDITIONS_FOLDER) / edition
 
 
-#: the competitions/ folder the commands work on (``--competitions DIR`` sets it); its parent holds build/
-COMPETITIONS = default_competitions()
-
-
-def use_competitions(folder: Path) -> None:
-    """Work on the competitions of ``folder`` (the ``--competitions`` option)."""
-    global COMPETITIONS
-    COMPETITIONS = folder.expanduser().resolve()
-
-
-@contextlib.contextmanager
-def working_on(folder: Optional[Path]) -> Iterator[None]:
-    """Work on the competitions of ``folder`` (None: the current ones) for the duration, then on the previous ones
-    again: a command run in-process leaves nothing behind."""
-    previous = COMPETITIONS
-    if folder is not None:
-        use_competitions(folder)
-    try:
-        yield
-    finally:
-        use_competitions(previous)
-
-
-def build_folder() -> Path:
-    """Where outputs go by default: build/ beside the competitions folder."""
-    return COMPETITIONS.parent / "build"
-
-
-def competition_names(folder: Optional[Path] = None) -> List[str]:
-    """The competitions: every folder of ``competitions/`` holding a competition.yaml, sorted."""
-    folder = folder or COMPETITIONS
-    if not folder.is_dir():
+def competition_names(competitions: Path = COMPETITIONS) -> List[str]:
+    """The competitions of an edition: every folder of its folder ``competitions`` holding a competition.yaml, sorted."""
+    if not competitions.is_dir():
         return []
-    return sorted(p.name for p in folder.iterdir() if (p / "competition.yaml").is_file())
+    return sorted(p.name for p in competitions.iterdir() if (p / "competition.yaml").is_file())
 
 
 class ReferenceFolder(s.Option):
@@ -75,7 +51,8 @@ class ReferenceFolder(s.Option):
         if not isinstance(value, str) or not value.strip():
             raise s.Invalid(f"expected the path of a reference folder, found {value!r}")
         path = s.resolve(context.file.parent, value)
-        if any(path == root or root in path.parents for root in (REPO, COMPETITIONS.parent)):
+        checkout = context.file.resolve().parents[3]  # the one holding competitions/<edition>/<name>/competition.yaml
+        if any(path == root or root in path.parents for root in (REPO, checkout)):
             raise s.Invalid(f"{value!r} is inside the repository; hidden reference data must live outside it")
         if not (path / "reference.json").is_file():
             raise s.Invalid(f"{value!r} is not a reference folder (no reference.json in {path})")
@@ -241,11 +218,13 @@ def _cross_checks(config: s.Values, context: Document) -> None:
 
 
 def load_competition(name: str, folder: Optional[Path] = None) -> Competition:
-    """Load and validate ``competitions/<name>/competition.yaml``; ConfigError lists every problem."""
+    """Load and validate ``<folder>/competition.yaml`` (default: ``<name>/`` of the checkout's default edition);
+    ConfigError lists every problem."""
     folder = folder or COMPETITIONS / name
     path = folder / "competition.yaml"
     if not path.is_file():
-        known = ", ".join(competition_names()) or f"none in {COMPETITIONS} (use --competitions DIR)"
+        known = (", ".join(competition_names(folder.parent))
+                 or f"none in {folder.parent} (use --edition NAME or --competitions DIR)")
         raise ConfigError([f"{path}: not found; competitions: {known}"])
     config, context = s.validate_file(SCHEMA, path)
     if config is not None:

@@ -1,4 +1,4 @@
-"""The event file (competitions/event.yaml): what the challenges of one edition share, and its dates.
+"""The event file (competitions/<edition>/event.yaml): what the challenges of one edition share, and its dates.
 
 Validated like a competition's YAML (every problem at once, ``file:line``). The opening and closing
 dates come from the competitions' phases; a date written in the event file that contradicts them
@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from bundler.config import competition as competition_config
 from bundler.config import schema as s
-from bundler.config.competition import Competition, ConfigError, competition_names, load_competition
+from bundler.config.competition import COMPETITIONS, Competition, ConfigError, competition_names, load_competition
 from bundler.config.yaml_lines import Document, Where
-from bundler.platforms.facts import DEFAULT_PLATFORM, SERVERS, Server
+from bundler.ground.facts import DEFAULT_PLATFORM, SERVERS, Server
 
-EVENT = "event.yaml"  # in the competitions folder
-EVENT_FILE = competition_config.COMPETITIONS / EVENT  # the default one, where the command starts
+EVENT = "event.yaml"  # in an edition's folder
+EVENT_FILE = COMPETITIONS / EVENT  # the checkout's default edition's
 RELATIONS = {
     "before-open": "before the challenges open",
     "during": "while the challenges are open",
@@ -26,11 +25,20 @@ RELATIONS = {
 }
 
 
+def edition_names(editions: Path) -> List[str]:
+    """The editions of the competitions folder ``editions``: every folder of it holding an event file, sorted."""
+    return sorted(p.name for p in editions.iterdir() if (p / EVENT).is_file()) if editions.is_dir() else []
+
+
 class CompetitionName(s.Option):
     """A folder of the competitions folder that holds a competition.yaml."""
 
+    def __init__(self, competitions: Path) -> None:
+        super().__init__()
+        self.competitions = competitions
+
     def convert(self, value: Any, where: Where, context: Document) -> str:
-        return s.Choice(competition_names()).convert(value, where, context)
+        return s.Choice(competition_names(self.competitions)).convert(value, where, context)
 
 
 MILESTONE = {
@@ -46,23 +54,26 @@ LINK = {
 }
 
 
-SCHEMA = {
-    "title": s.String(doc="the event's title, e.g. 'VIPriors 2027 challenges'"),
-    "intro": s.String(doc="one or two paragraphs introducing the challenges"),
-    "competitions": s.ListOf(CompetitionName(), doc="folders of competitions/, in the page's order"),
-    "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
-    "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
-    "closes": s.Date(default=None, ends=True, doc="if written, must equal the latest end_date of the challenges (a date "
-                                                  "alone: 23:59:59 UTC, as end_date)"),
-    "milestones": s.ListOf(s.SubConfig(MILESTONE), default=[], min_items=0, doc="other dated events"),
-    "links": s.ListOf(s.SubConfig(LINK), default=[], min_items=0, doc="the toolkit, the workshop, ..."),
-    "platform": s.Choice(list(SERVERS), default=DEFAULT_PLATFORM,
-                         doc="where the challenges run: codabench (www.codabench.org by default) or codalab (a "
-                             "self-hosted CodaLab server: give server)"),
-    "server": s.Url(default=None, doc="the platform's address, which the challenges' platform_id refer to (default: "
-                                      "https://www.codabench.org; required for codalab)"),
-    "codalab_url": s.Renamed("server", " (and platform: codalab for a CodaLab server)"),
-}
+def schema(competitions: Path) -> Dict[str, s.Option]:
+    """The event file's schema, its competitions named among the folders of ``competitions``."""
+    return {
+        "title": s.String(doc="the event's title, e.g. 'VIPriors 2027 challenges'"),
+        "intro": s.String(doc="one or two paragraphs introducing the challenges"),
+        "competitions": s.ListOf(CompetitionName(competitions), doc="folders of the edition's folder, in the page's "
+                                                                    "order"),
+        "rules": s.ListOf(s.String(), doc="the rules all challenges share, one sentence each"),
+        "opens": s.Date(default=None, doc="if written, must equal the earliest phase start of the challenges"),
+        "closes": s.Date(default=None, ends=True, doc="if written, must equal the latest end_date of the challenges (a date "
+                                                      "alone: 23:59:59 UTC, as end_date)"),
+        "milestones": s.ListOf(s.SubConfig(MILESTONE), default=[], min_items=0, doc="other dated events"),
+        "links": s.ListOf(s.SubConfig(LINK), default=[], min_items=0, doc="the toolkit, the workshop, ..."),
+        "platform": s.Choice(list(SERVERS), default=DEFAULT_PLATFORM,
+                             doc="where the challenges run: codabench (www.codabench.org by default) or codalab (a "
+                                 "self-hosted CodaLab server: give server)"),
+        "server": s.Url(default=None, doc="the platform's address, which the challenges' platform_id refer to (default: "
+                                          "https://www.codabench.org; required for codalab)"),
+        "codalab_url": s.Renamed("server", " (and platform: codalab for a CodaLab server)"),
+    }
 
 
 @dataclass
@@ -88,8 +99,8 @@ class Event:
         return pattern.format(server=(self.config.server or self.platform.default).rstrip("/"), id=number)
 
 
-def _load_competitions(config: s.Values, context: Document) -> Tuple[List[Competition], List[str]]:
-    """The listed competitions, and the problems of their own files."""
+def _load_competitions(config: s.Values, context: Document, competitions: Path) -> Tuple[List[Competition], List[str]]:
+    """The listed competitions (folders of ``competitions``), and the problems of their own files."""
     loaded: List[Competition] = []
     problems: List[str] = []
     for i, name in enumerate(config.competitions or []):
@@ -99,7 +110,7 @@ def _load_competitions(config: s.Values, context: Document) -> Tuple[List[Compet
             context.report(("competitions", i), f"competitions[{i + 1}]: {name!r} is listed twice")
             continue
         try:
-            competition = load_competition(name)
+            competition = load_competition(name, competitions / name)
         except ConfigError as exc:
             problems += exc.problems
             continue
@@ -135,17 +146,19 @@ def _dates(config: s.Values, competitions: List[Competition], context: Document)
     return opens, closes
 
 
-def load_event(path: Optional[Path] = None) -> Event:
-    """Load and validate the event file (default: event.yaml of the competitions folder); ConfigError lists every problem."""
-    path = path or competition_config.COMPETITIONS / EVENT
+def load_event(path: Path = EVENT_FILE, competitions: Optional[Path] = None) -> Event:
+    """Load and validate the event file, its competitions read from ``competitions`` (default: the event file's folder);
+    ConfigError lists every problem."""
+    competitions = competitions or path.parent
     if not path.is_file():
-        raise ConfigError([f"{path}: not found; the event page is built from competitions/event.yaml"])
-    config, context = s.validate_file(SCHEMA, path)
+        raise ConfigError([f"{path}: not found; the event page is built from the edition's event.yaml "
+                           f"(competitions/<edition>/event.yaml)"])
+    config, context = s.validate_file(schema(competitions), path)
     if config is not None and config.server is None and SERVERS[config.platform].default is None:
         context.report(("platform",), f"platform: {config.platform} needs server: the address of your "
                                       f"{SERVERS[config.platform].name} server (the public CodaLab servers accept no "
                                       f"submission since 2025-12-31; codabench is the default)")
-    competitions, problems = _load_competitions(config, context) if config is not None else ([], [])
+    competitions, problems = _load_competitions(config, context, competitions) if config is not None else ([], [])
     dates: Tuple[Optional[s.Moment], Optional[s.Moment]] = (None, None)
     if config is not None and competitions and len(competitions) == len(config.competitions or []):
         dates = _dates(config, competitions, context)

@@ -17,10 +17,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Sequence, Tuple
 
+import numpy as np
+
+from bundler.data.avi import mjpeg_avi
 from bundler.data.builder import DatasetBuilder, Selection, csv_text, every, text_lines
-from bundler.data.engine import DataError, Plan, check_sources, shipped_list
+from bundler.data.engine import DataError, Plan, check_sources
+from bundler.data.examples import write
 from scoring.challenges.action import CHALLENGE
 
 Clip = str  # "ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi"
@@ -30,6 +34,8 @@ CLIP_NAMES = {"train": "train", "val": "validation", "test": "test"}  # 2020's n
 SHUFFLED_2020 = ("the 2020 test names are kept, but the test clips are assigned to them in a shuffle keyed by the secret "
                  "seed: 2020 named them class by class, which gave every test label away; its test list names the clips "
                  "without their order, so the test set is 2020's (private/test_mapping.csv says which clip is which)")
+EXAMPLE_ACTIONS = ("MoveDown", "MoveUp", "FallDown", "JumpUp")  # the square's motion per class: down, up, down fast, up fast
+MAX_SCALE = 4  # of the example source: UCF-101 split 1 tests on groups 1-7 and trains on groups 8-25
 
 
 def _read_list(path: Path) -> List[Clip]:
@@ -56,16 +62,56 @@ def _by_class(clips: List[Clip]) -> Dict[str, List[Clip]]:
     return grouped
 
 
+def moving_square(direction: int, frames: int = 12, size: int = 32) -> List[np.ndarray]:
+    """The frames of a white square on black moving down or up, slowly or fast (a horizontal flip keeps the class)."""
+    step = [(0, 1), (0, -1), (0, 2), (0, -2)][direction]
+    shown = []
+    for t in range(frames):
+        frame = np.zeros((size, size, 3), np.uint8)
+        x = size // 2 - 4 + step[0] * (t - frames // 2)
+        y = size // 2 - 4 + step[1] * (t - frames // 2)
+        frame[max(0, y):max(0, y + 8), max(0, x):max(0, x + 8)] = 255
+        shown.append(frame)
+    return shown
+
+
+def ucf101_clip(name: str, group: int, index: int) -> Clip:
+    """A UCF-101 clip, ``Class/v_Class_gXX_cYY.avi``."""
+    return f"{name}/v_{name}_g{group:02d}_c{index:02d}.avi"
+
+
+def write_split_lists(root: Path, train: Sequence[Clip], test: Sequence[Clip], classes: Sequence[str]) -> None:
+    """UCF-101's ``ucfTrainTestlist/`` of split 1 for these clips, ``classes`` numbered from 1 in classInd.txt."""
+    number = {name: i for i, name in enumerate(classes, 1)}
+    write(root / LISTS / "classInd.txt", "".join(f"{i} {name}\n" for name, i in number.items()).encode())
+    write(root / LISTS / "trainlist01.txt", "".join(f"{c} {number[_class_of(c)]}\n" for c in train).encode())
+    write(root / LISTS / "testlist01.txt", "".join(f"{c}\n" for c in test).encode())
+
+
 class ActionData(DatasetBuilder):
     competition = "action"
+    challenge = CHALLENGE
     source_layout = "UCF-101: UCF-101/<Class>/*.avi and ucfTrainTestlist/{trainlist01,testlist01}.txt"
     editions = ("vipriors-2020",)
 
-    def _official(self, train_list: List[Clip], test_list: List[Clip], splits: str
+    def example_source(self, root: Path, scale: int = 1) -> Path:
+        """UCF-101's ``UCF-101/<Class>/*.avi`` and ``ucfTrainTestlist/`` (split 1 only), 4 classes: a moving square
+        per class (an MJPEG AVI); ``scale`` at most MAX_SCALE, where UCF-101's groups run out."""
+        if not 1 <= scale <= MAX_SCALE:
+            raise ValueError(f"scale {scale}: UCF-101's groups allow 1 to {MAX_SCALE}")
+        train = [ucf101_clip(c, g, i) for c in EXAMPLE_ACTIONS for g in range(8, 8 + 4 * scale) for i in range(1, 3)]
+        test = [ucf101_clip(c, g, i) for c in EXAMPLE_ACTIONS for g in range(1, 1 + scale) for i in range(1, 3)]
+        videos = {name: mjpeg_avi(moving_square(number)) for number, name in enumerate(EXAMPLE_ACTIONS)}
+        for clip in train + test:
+            write(root / "UCF-101" / clip, videos[_class_of(clip)])
+        write_split_lists(root, train, test, EXAMPLE_ACTIONS)
+        return root
+
+    def _official(self, train_list: List[Clip], test_list: List[Clip], selection: Selection
                   ) -> Tuple[Dict[str, int], Dict[str, List[Clip]]]:
         """2020's class numbers and train and val lists, checked; the test clips in testlist01's order."""
-        numbers = {row[1]: int(row[0]) for row in text_lines(shipped_list(self.competition, splits, "mod-ucf101-classInd.txt"))}
-        official = {split: text_lines(shipped_list(self.competition, splits, f"mod-ucf101-{CLIP_NAMES[split]}.txt"))
+        numbers = {row[1]: int(row[0]) for row in text_lines(self.shipped(selection, "mod-ucf101-classInd.txt"))}
+        official = {split: text_lines(self.shipped(selection, f"mod-ucf101-{CLIP_NAMES[split]}.txt"))
                     for split in SPLITS}
         wanted = Counter(int(row[1]) for row in official["train"])
         chosen: Dict[str, List[Clip]] = {"train": [], "val": [], "test": test_list}
@@ -102,7 +148,7 @@ class ActionData(DatasetBuilder):
         train_list, test_list = every(*(lambda name=name: _read_list(source / LISTS / name)
                                         for name in ("trainlist01.txt", "testlist01.txt")))
         if selection.splits:
-            numbers, chosen = self._official(train_list, test_list, selection.splits)
+            numbers, chosen = self._official(train_list, test_list, selection)
             chosen["test"] = selection.shuffled(test_list, f"{selection.splits} test order")  # keyed by the secret seed
         else:
             numbers, chosen = self._drawn(train_list, test_list, selection)
@@ -110,26 +156,24 @@ class ActionData(DatasetBuilder):
         unknown = sorted({_class_of(c) for split in SPLITS for c in chosen[split]} - set(numbers))
         if unknown:
             raise DataError([f"classes not in the class list: {', '.join(unknown)}"])
-        plan = Plan()
+        plan, layout = Plan(), CHALLENGE.layout
         mapping = []
         for split in SPLITS:
             rows = []
             for i, clip in enumerate(chosen[split], 1):
                 name = _clip_name(split, i)
-                plan.link(f"public/{split}/{name}", source / "UCF-101" / clip)
+                plan.link(f"public/{layout.input_folder(split)}/{name}", source / "UCF-101" / clip)
                 plan.count(split, _class_of(clip))
                 rows.append(f"{name} {numbers[_class_of(clip)]}")
                 if split == "test":
                     mapping.append((name, f"UCF-101/{clip}"))
             labels = "".join(f"{row}\n" for row in rows).encode()
-            if split == "test":
-                plan.write("public/test.txt", "".join(f"{row.split()[0]}\n" for row in rows).encode())
-            else:
-                plan.write(f"public/{split}.txt", labels)
+            listed = "".join(f"{row.split()[0]}\n" for row in rows).encode() if split == "test" else labels
+            plan.write(f"public/{layout.list_file(split)}", listed)
             if split != "train":
                 plan.scored(split, "labels.txt", data=labels)
         by_number = sorted(numbers.items(), key=lambda item: item[1])
-        plan.write("public/classInd.txt", "".join(f"{number} {name}\n" for name, number in by_number).encode())
+        plan.write(f"public/{layout.classes}", "".join(f"{number} {name}\n" for name, number in by_number).encode())
         for scored in ("val", "test"):
             plan.scored(scored, "classes.txt", data="".join(f"{name}\n" for name, _ in by_number).encode())
             plan.scored(scored, "reference.json", data=CHALLENGE.reference_info(num_classes=len(numbers)))

@@ -1,8 +1,9 @@
 """What a data builder declares, how it draws a new edition's subsets, and how builders are found.
 
 A builder is one module in ``bundler/data/`` defining ``BUILDER``, an instance of a
-:class:`DatasetBuilder` subclass: the competition it prepares, the canonical source layout, the
-default sizes of drawn subsets and the plan of every output file.
+:class:`DatasetBuilder` subclass: the competition it prepares and its challenge, the canonical source
+layout, the default sizes of drawn subsets, the plan of every output file, and a generated example
+source in that layout (the fixture of the tests and of ``bundler rehearse``).
 
 Every draw and shuffle is keyed by the build's seed, including those that hide the test labels (test
 names and order): the seed is a secret. Without ``--seed`` a build takes the one its --out recorded,
@@ -14,15 +15,25 @@ from __future__ import annotations
 import abc
 import hashlib
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar
 
-from bundler.data.engine import REFERENCES, DataError, Outcome, Plan, finish, materialise, prepare_output, recorded_seed
-from scoring.challenge import load_reference, module_instances
+from bundler.config.competition import COMPETITIONS
+from bundler.data.engine import (
+    REFERENCES,
+    DataError,
+    Outcome,
+    Plan,
+    finish,
+    materialise,
+    prepare_output,
+    recorded_seed,
+    shipped_list,
+)
+from scoring.challenge import Challenge, load_reference, module_instances
 
 T = TypeVar("T")
-EDITIONS = ("vipriors-2020",)
 SEED_FILE = "private/seed.txt"  # the secret key of the build's draws and shuffles, for the organiser
 
 
@@ -33,6 +44,8 @@ class Selection:
     splits: Optional[str] = None
     seed: Optional[int] = None
     sizes: Dict[str, int] = field(default_factory=dict)
+    #: the competitions folder whose ``<competition>/splits/<splits>/`` ship the edition's lists (``--competitions``)
+    competitions: Path = COMPETITIONS
 
     def key(self, *parts: object) -> bytes:
         """A sort key that orders items by a hash of the seed and ``parts``: stable across versions."""
@@ -45,21 +58,39 @@ class Selection:
 
 
 class DatasetBuilder(abc.ABC):
-    """The data preparation of one challenge."""
+    """The data preparation of one challenge, and the generated example source it is tested and rehearsed on."""
 
-    #: the folder of competitions/ whose data this builds
+    #: the competition folder (of an edition's folder) whose data this builds
     competition: str
+    #: the challenge of that competition: its layout says where each public file goes
+    challenge: Challenge
     #: the canonical source layout, one line
     source_layout: str
     #: sizes of drawn subsets (per class where ``per_class``), e.g. {"train": 50, "val": 50, "test": 50}
     sizes: Dict[str, int] = {}
     per_class: bool = False
-    #: editions whose official lists ship in competitions/<competition>/splits/
+    #: editions whose official lists ship in <edition's folder>/<competition>/splits/
     editions: Tuple[str, ...] = ()
+    #: the --size values that fit the example source at scale 1 (times the scale); {} where the source's lists decide
+    example_size: Dict[str, int] = {}
 
     @abc.abstractmethod
     def plan(self, source: Path, selection: Selection) -> Plan:
         """Every output file; raise DataError listing every missing or corrupt source file."""
+
+    @abc.abstractmethod
+    def example_source(self, root: Path, scale: int = 1) -> Path:
+        """Write a small generated source in the layout :meth:`plan` reads, its labels a simple function of the
+        pixels, ``scale`` times the smallest (a few dozen items, seconds to train on); return ``root``."""
+
+    def example_sizes(self, scale: int = 1) -> Dict[str, int]:
+        """The ``--size SPLIT=N`` values that fit the example source written at ``scale``."""
+        return {split: n * scale for split, n in self.example_size.items()}
+
+    def shipped(self, selection: Selection, name: str) -> bytes:
+        """The list ``name`` of the edition ``selection.splits``, shipped in the selection's competitions folder."""
+        assert selection.splits is not None, "only a build with --splits reads the shipped lists"
+        return shipped_list(self.competition, selection.splits, name, selection.competitions)
 
     def take(self, pools: Dict[str, List[T]], selection: Selection, split_order: Sequence[str]) -> Dict[str, List[T]]:
         """Split each pool (a class, or everything) into consecutive draws of ``selection.sizes`` per split."""
@@ -92,6 +123,11 @@ def every(*steps: Callable[[], Any]) -> List[Any]:
     if problems:
         raise DataError(problems)
     return results
+
+
+def shipped_editions() -> List[str]:
+    """Every edition some builder ships official split lists of (``--splits``)."""
+    return sorted({edition for builder in builders().values() for edition in builder.editions})
 
 
 def builders() -> Dict[str, DatasetBuilder]:
@@ -133,8 +169,9 @@ def build(builder: DatasetBuilder, source: Path, out: Path, selection: Selection
         seed = secrets.randbits(64)
         outcome.notes.append(f"no --seed: a secret one was drawn and recorded in {SEED_FILE} (never publish it: it "
                              "keys the draws and shuffles that hide the test labels); a second run into this --out uses it again")
-    selection = Selection(selection.splits, seed, sizes)
+    selection = replace(selection, seed=seed, sizes=sizes)
     plan = builder.plan(source, selection)
+    plan.publish_references(builder.challenge.layout.reference_folder)
     plan.write(SEED_FILE, f"{seed}\n".encode())
     prepare_output(out, source, {**identity, "seed": seed})
     materialise(plan, out, outcome)
@@ -147,11 +184,12 @@ def build(builder: DatasetBuilder, source: Path, out: Path, selection: Selection
 
 
 def label_free_references(out: Path) -> Plan:
-    """public/references/<split>/ for each hidden reference: its items, names and sizes, never a label."""
+    """The public reference folder (its challenge's layout) of each hidden reference: its items, names and sizes,
+    never a label."""
     plan = Plan()
     for split, about in REFERENCES.items():
         if not about["public"]:
             challenge, reference = load_reference(out / str(about["path"]))
             for name, data in challenge.label_free_files(reference).items():
-                plan.write(f"public/references/{split}/{name}", data)
+                plan.write(f"public/{challenge.layout.reference_folder(split)}/{name}", data)
     return plan

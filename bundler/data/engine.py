@@ -14,12 +14,11 @@ import json
 import os
 import shutil
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence
 
-from bundler.bundles.zips import sha256
-from bundler.config.competition import COMPETITIONS
+from bundler.ground.zips import sha256
 from scoring.challenge import REFERENCE_INFO
 from scoring.files import replaced_atomically, write_atomically
 from scoring.progress import progress
@@ -81,15 +80,21 @@ class Plan:
         self.write(dest, _json_bytes(value))
 
     def scored(self, split: str, name: str, source: Optional[Path] = None, data: Optional[bytes] = None) -> None:
-        """A file of the scorer reference of ``split``; a public split's reference is also put in public/references/.
+        """A file of the scorer reference of ``split`` (a public split's is also published: ``publish_references``).
 
         A public split's reference.json says so (``"public": true``): ``bundler check`` refuses a last phase scoring it.
         """
-        public = REFERENCES[split]["public"]
-        if public and name == REFERENCE_INFO and data is not None:
+        if REFERENCES[split]["public"] and name == REFERENCE_INFO and data is not None:
             data = _json_line({**json.loads(data), "public": True})
-        places = [f"reference/{split}/{name}"] + ([f"public/references/{split}/{name}"] if public else [])
-        self.items += [Item(dest, source=source, data=data) for dest in places]
+        self.items.append(Item(f"reference/{split}/{name}", source=source, data=data))
+
+    def publish_references(self, folder: Callable[[str], str]) -> None:
+        """Put a copy of each public split's scorer reference in ``public/<folder(split)>/`` (the challenge's layout)."""
+        for split, about in REFERENCES.items():
+            prefix = f"{about['path']}/"
+            if about["public"]:
+                self.items += [replace(item, dest=f"public/{folder(split)}/{item.dest[len(prefix):]}")
+                               for item in list(self.items) if item.dest.startswith(prefix)]
 
     def scored_json(self, split: str, name: str, value: Any) -> None:
         self.scored(split, name, data=_json_bytes(value))
@@ -113,9 +118,12 @@ class Outcome:
     notes: List[str] = field(default_factory=list)
 
 
-def shipped_list(competition: str, splits: str, name: str) -> bytes:
-    """A split list shipped, gzip-compressed, in competitions/<competition>/splits/<splits>/."""
-    path = COMPETITIONS / competition / "splits" / splits / f"{name}.gz"
+def shipped_list(competition: str, splits: str, name: str, competitions: Path) -> bytes:
+    """A split list shipped, gzip-compressed, in ``<competitions>/<competition>/splits/<splits>/``."""
+    path = competitions / competition / "splits" / splits / f"{name}.gz"
+    if not path.is_file():
+        raise DataError([f"{path}: not found; --splits {splits} reads the lists shipped in the competitions folder "
+                         f"(--competitions {competitions})"])
     return gzip.decompress(path.read_bytes())
 
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bundler.bundles.layout import logo_name
-from bundler.bundles.zips import write_folder
 from bundler.config.competition import Competition
 from bundler.config.schema import Values
+from bundler.ground.facts import PHASE_COLOURS, page_title
+from bundler.ground.layout import logo_name
+from bundler.ground.zips import write_folder
 from bundler.pages.render import render_pages, templates
-from bundler.platforms.facts import PHASE_COLOURS, page_title
 
 OPEN_ENDED = dt.timedelta(days=30)  # how long an open-ended last phase is drawn
 MAX_TICKS = 6  # dates on the timeline's axis, at most

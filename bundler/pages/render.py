@@ -16,9 +16,9 @@ import jinja2
 from bundler.config import competition as competition_config
 from bundler.config.competition import Competition, ConfigError
 from bundler.config.schema import Values
+from bundler.ground.editions import SHARED
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-SHARED = "_shared"  # the folder of competitions/ holding the templates the competitions share
 DEMO_BANNER = (
     '<div style="background:#fff4e5;border:2px solid #f0a020;padding:.8em;margin:0 0 1em 0">'
     "<strong>Demo data.</strong> This bundle was built without the hidden reference data: the scores it "
@@ -80,7 +80,7 @@ def render_pages(competition: Competition, demo_phases: List[str],
     ``data_counts`` (split -> total and classes, from a ``bundler data`` manifest) lets the data page state the
     numbers of the data actually published; without it the pages state none.
     """
-    shared = [competition.folder.parent / SHARED, competition_config.COMPETITIONS / SHARED]
+    shared = [competition.folder.parent.parent / SHARED, competition_config.EDITIONS_FOLDER / SHARED]
     folders = [competition.folder] + [folder for i, folder in enumerate(shared) if folder.is_dir() and folder not in shared[:i]]
     values: Dict[str, Any] = {
         "config": competition.config,

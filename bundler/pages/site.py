@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
-from bundler.bundles.zips import write_folder
 from bundler.config.competition import Competition, ConfigError
 from bundler.config.event import Event
 from bundler.config.schema import Moment, Values
 from bundler.config.yaml_lines import yaml_text
+from bundler.ground.zips import write_folder
 from bundler.pages.render import templates
 from scoring.challenge import Column
 from scoring.report import WHY_UNDEFINED, score_text, undefined

@@ -1,1 +1,1 @@
-"""The platforms: CodaLab's and Codabench's facts, the competition.yaml writers, check's rules and the worker simulation."""
+"""The platforms: CodaLab's and Codabench's competition.yaml writers and the simulation of their workers."""

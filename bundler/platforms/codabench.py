@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from bundler.bundles.layout import LEADERBOARD_KEY, PUBLIC_DATA, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from bundler.config.competition import Competition
 from bundler.config.yaml_lines import yaml_text
-from bundler.platforms.facts import RANKING_RULES, page_title, utc_timestamp
+from bundler.ground.facts import RANKING_RULES, page_title, utc_timestamp
+from bundler.ground.layout import LEADERBOARD_KEY, PUBLIC_DATA, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 
 
 def _flag(value: bool) -> str:

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import Dict, List
 
-from bundler.bundles.layout import LEADERBOARD_KEY, PUBLIC_DATA, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from bundler.config.competition import Competition
 from bundler.config.yaml_lines import yaml_text
-from bundler.platforms.facts import PHASE_GAP, RANKING_RULES, utc_timestamp
+from bundler.ground.facts import PHASE_GAP, RANKING_RULES, utc_timestamp
+from bundler.ground.layout import LEADERBOARD_KEY, PUBLIC_DATA, SCORING_PROGRAM, STARTING_KIT, reference_zip_name
 from scoring.challenge import Column
 
 

@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Tuple, Union
 import yaml
 
 from bundler.config.competition import choose_phase
-from bundler.platforms.facts import (
+from bundler.ground.facts import (
     DEFAULT_DECIMALS,
     SERVERS,
     V1_METADATA,

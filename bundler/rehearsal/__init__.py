@@ -1,2 +1,2 @@
-"""``bundler rehearse``: a dress rehearsal of a whole edition on generated data (run.py), its steps (steps.py),
-the generated canonical datasets (synthetic.py) and the Motion-JPEG AVI writer they use (avi.py)."""
+"""``bundler rehearse``: a dress rehearsal of a whole edition on the data builders' generated example sources:
+the plan of every step (run.py) and running them side by side (steps.py)."""

@@ -1,7 +1,7 @@
 """``bundler rehearse``: a whole edition on generated data, every command an organiser runs, in a folder of its own.
 
-For every competition of the edition (``competitions:`` of event.yaml): generated canonical data
-(:mod:`bundler.rehearsal.synthetic`), ``bundler data``, a bundle per platform built with ``--data``,
+For every competition of the edition (``competitions:`` of event.yaml): its data builder's generated
+example source (``DatasetBuilder.example_source``), ``bundler data``, a bundle per platform built with ``--data``,
 ``check``, ``try`` with the starting kit's sample submission, a baseline trained for one epoch at its
 smallest settings that predicts val and test, made-up entrants (perfect, noisy, empty, broken) and
 ``bundler results`` on the last phase; then the event page with those results, marked as a rehearsal.
@@ -23,28 +23,22 @@ from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
 from bundler.bundles.build import PLATFORMS, default_output
-from bundler.bundles.layout import STARTING_KIT
-from bundler.bundles.zips import zip_bytes
 from bundler.config.competition import Competition
+from bundler.data.builder import builders
+from bundler.ground.layout import STARTING_KIT
+from bundler.ground.zips import zip_bytes
 from bundler.rehearsal.steps import FAILED, OK, SKIPPED, Action, Step, StepFailed, command, run_all, table
-from bundler.rehearsal.synthetic import MAX_SCALE, SYNTHETIC
 from scoring.challenge import load_reference
 from scoring.files import write_atomically
 
-SIZES = {"small": 1, "medium": 2, "large": MAX_SCALE}  # --size: how many times the smallest generated data
+#: --size: the scale of the example sources, how many times the smallest (4: the largest every one of them allows)
+SIZES = {"small": 1, "medium": 2, "large": 4}
 DEFAULT_SIZE = "small"
 SEED = 2027  # of `bundler data --seed`
 MARKER = "rehearsal.json"  # in a folder this command made (and may replace)
 #: the made-up entrants: a share of the test labels replaced at random, or a submission that cannot be scored
 NOISE = {"perfect": 0.0, "noisy": 0.25}
 BROKEN = ("empty", "broken")
-#: the smallest settings of each baseline (a CPU epoch of seconds); everything else is the baseline's default
-BASELINE_OPTIONS: Dict[str, Tuple[str, ...]] = {
-    "classification": ("--arch", "resnet18", "--image-size", "32", "--batch-size", "16"),
-    "segmentation": ("--image-size", "64", "--width", "8", "--batch-size", "4"),
-    "detection": ("--arch", "fasterrcnn_mobilenet_v3_large_fpn", "--image-size", "64", "--batch-size", "2"),
-    "action": ("--image-size", "32", "--frames", "4", "--clips", "2", "--batch-size", "8"),
-}
 ON_CPU = ("--device", "cpu", "--workers", "0")  # data loaded in the process: the other steps need the other cores
 BASELINE_MODULES = ("torch", "torchvision", "av")
 
@@ -108,16 +102,16 @@ class Rehearsal:
         """One competition's steps, from its generated source to its results."""
         name, out = competition.name, self.out
         source, data, entrants = out / "source" / name, out / "data" / name, out / "submissions" / name
-        synthetic = SYNTHETIC.get(name)
+        builder = builders().get(name)
         scale = SIZES[self.size]
 
         def generate(log: Path) -> None:
-            if synthetic is None:
-                raise StepFailed(f"no generated data for {name}: add it to bundler/rehearsal/synthetic.py")
-            synthetic.generate(source, scale)
+            if builder is None:
+                raise StepFailed(f"no generated data for {name}: it has no data builder (bundler/data/)")
+            builder.example_source(source, scale)
 
         steps = [Step(name, "generated source", source, generate)]
-        sizes = [f"--size={split}={n}" for split, n in (synthetic.sizes_at(scale) if synthetic else {}).items()]
+        sizes = [f"--size={split}={n}" for split, n in (builder.example_sizes(scale) if builder else {}).items()]
         steps.append(Step(name, "data", data, self.bundler("data", name, "--source", source, "--out", data, "--seed", SEED,
                                                            *sizes), needs=(steps[0],)))
         made = steps[-1]
@@ -139,14 +133,14 @@ class Rehearsal:
 
     def baseline_steps(self, competition: Competition, made: Step) -> List[Step]:
         """Train for one epoch on the public data ``made`` wrote, then predict val and test (the entrant "baseline")."""
-        name, public = competition.name, self.out / "data" / competition.name / "public"
+        name, task, public = competition.name, competition.challenge.task, self.out / "data" / competition.name / "public"
         run = self.out / "runs" / name
         skip = self.why_no_baselines
         train = Step(name, "baseline train", run, command(
-            "baselines", "train", name, "--data", public, "--out", run, "--epochs", 1, *BASELINE_OPTIONS.get(name, ()),
-            *ON_CPU, "--seed", 0), needs=(made,), lane="baselines", slot=False, skip=skip)
+            "baselines", "train", task, "--data", public, "--out", run, "--epochs", 1, "--smoke", *ON_CPU, "--seed", 0),
+            needs=(made,), lane="baselines", slot=False, skip=skip)
         predictions = [Step(name, f"baseline predict {split}", target, command(
-            "baselines", "predict", name, "--data", public, "--run", run, "--split", split, "--output", target, *ON_CPU),
+            "baselines", "predict", task, "--data", public, "--run", run, "--split", split, "--output", target, *ON_CPU),
             needs=(train,), lane="baselines", slot=False, skip=skip)
             for split, target in (("val", run / "val.zip"), ("test", self.out / "submissions" / name / "baseline.zip"))]
         return [train, *predictions]

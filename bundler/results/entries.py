@@ -9,7 +9,7 @@ names shown are stripped of control characters and shortened; pages escape them.
 CodaLab's export holds, per leaderboard entry, the submission, the platform's output zip (its scores.txt), and the
 participant's profile and method (``Key: value`` lines), and once the teams and their members.
 
-Codabench gives two downloads, read as hostile as the other (their names: ``bundler.platforms.facts``). The
+Codabench gives two downloads, read as hostile as the other (their names: ``bundler.ground.facts``). The
 organiser's submission manager downloads the submissions ticked as ``bulk_submissions.zip``: one member per
 submission, and ``failed.txt`` listing those the browser could not fetch. The Results tab's download gives the
 leaderboard: a CSV, or a zip of one CSV per phase, with the columns ``Username`` (``<owner>-<submission id>``),
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Dict, List, Optional, Tuple
 
-from bundler.platforms.facts import (
+from bundler.ground.facts import (
     BULK_FAILED,
     BULK_MEMBER,
     EXPORT_MEMBER,

@@ -18,8 +18,8 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from bundler.bundles.layout import SCORING_FOLDER
-from bundler.bundles.zips import sha256
+from bundler.ground.layout import SCORING_FOLDER
+from bundler.ground.zips import sha256
 from bundler.results.entries import Entry
 from scoring.cli import one_line, score_submission
 from scoring.errors import SubmissionError

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Mapping, Tuple
 
 import numpy as np
 
-from scoring.challenge import Column, Result, noisy_labels
+from scoring.challenge import REFERENCE_INFO, Column, PublicLayout, Result, noisy_labels
 from scoring.errors import ReferenceDataError, SubmissionError
 from scoring.ranked_lists import (
     RankedListChallenge,
@@ -24,7 +25,16 @@ from scoring.submission import Submission
 HEADER = ("Image IDs", "Predictions")
 
 
+@dataclass(frozen=True)
+class ClassificationLayout(PublicLayout):
+    """train/<wnid>/<image> and val/<wnid>/<image> (the class folders), test/<image>, and the class list."""
+
+    classes: str = "classes.txt"  # the wnids, one per line, in class-index order
+
+
 class Classification(RankedListChallenge):
+    """Predictions (``write_submission``): a mapping of test image name to predicted class index."""
+
     task = "classification"
     title = "Image classification"
     reference_format = (
@@ -43,6 +53,7 @@ class Classification(RankedListChallenge):
         Column("mean_class_accuracy", "Mean class accuracy", "Top-1 accuracy per class, averaged over classes."),
     )
     resampled = True
+    layout = ClassificationLayout()
 
     items_file = "images.txt"
     first_class = 0
@@ -93,19 +104,21 @@ class Classification(RankedListChallenge):
     def write_demo_reference(self, folder: Path, seed: int) -> None:
         rng = random.Random(seed)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "reference.json").write_text('{"task": "classification", "num_classes": 1000, "demo": true}\n')
-        rows = "".join(f"img_{i}.JPEG,{rng.randrange(1000)}\n" for i in range(200))
+        (folder / REFERENCE_INFO).write_bytes(self.reference_info(num_classes=self.default_classes, demo=True))
+        rows = "".join(f"img_{i}.JPEG,{rng.randrange(self.default_classes)}\n" for i in range(200))
         (folder / "labels.csv").write_text("image,label\n" + rows)
+
+    def write_submission(self, predictions: Mapping[str, int]) -> Dict[str, bytes]:
+        rows = "".join(f"{name},{int(label)}\n" for name, label in sorted(predictions.items()))
+        return {"predictions.csv": f"{','.join(HEADER)}\n{rows}".encode()}
 
     def sample_submission(self, reference: RankedReference, seed: int) -> Dict[str, bytes]:
         rng = random.Random(seed)
-        rows = "".join(f"{item},{rng.randrange(reference.num_classes)}\n" for item in reference.ids)
-        return {"predictions.csv": ("Image IDs,Predictions\n" + rows).encode()}
+        return self.write_submission({item: rng.randrange(reference.num_classes) for item in reference.ids})
 
     def labelled_submission(self, reference: RankedReference, noise: float, seed: int) -> Dict[str, bytes]:
         labels = noisy_labels(reference.labels.tolist(), reference.num_classes, noise, seed)
-        rows = "".join(f"{item},{reference.class_number(label)}\n" for item, label in zip(reference.ids, labels))
-        return {"predictions.csv": ("Image IDs,Predictions\n" + rows).encode()}
+        return self.write_submission({item: reference.class_number(label) for item, label in zip(reference.ids, labels)})
 
 
 CHALLENGE = Classification()

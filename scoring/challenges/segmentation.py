@@ -11,14 +11,24 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Deque, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Callable, ClassVar, Deque, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import numpy as np
 from PIL import Image
 
 from scoring import report
-from scoring.challenge import MAPS, Challenge, Column, HiddenFacts, Result, Section, check_share, has_labels
+from scoring.challenge import (
+    REFERENCE_INFO,
+    Challenge,
+    Column,
+    PublicLayout,
+    Result,
+    Section,
+    check_share,
+    has_labels,
+)
 from scoring.errors import ReferenceDataError, SubmissionError
+from scoring.facts import Found, HiddenFacts, PublicFile
 from scoring.json_text import parse_json
 from scoring.limits import LIMITS
 from scoring.metrics.cityscapes import (
@@ -44,6 +54,25 @@ PILLOW_ERRORS = (OSError, ValueError, SyntaxError, EOFError, TypeError, IndexErr
 
 
 SIZES_FILE = "images.json"  # a label-free reference: {"<name>": [width, height]}
+
+
+@dataclass(frozen=True)
+class SegmentationLayout(PublicLayout):
+    """Cityscapes' folders: leftImg8bit/<split>/<city>/<name>_leftImg8bit.png for train and val with their
+    gtFine/<split>/<city>/<name>_gtFine_*.png; leftImg8bit/test/<name>.png."""
+
+    inputs: str = "leftImg8bit/{split}"
+    image_suffix: str = "_leftImg8bit.png"
+    labels: str = "gtFine/{split}"
+    label_suffix: str = LABEL_SUFFIX
+    instance_suffix: str = INSTANCE_SUFFIX
+
+    def truth_file(self, split: str, image: str, suffix: str = LABEL_SUFFIX) -> str:
+        """The ground truth (``suffix``: labelIds or instanceIds) of ``image``, ``<city>/<name><image_suffix>``
+        within the split's input folder."""
+        if not image.endswith(self.image_suffix):
+            raise ValueError(f"{image}: not a {self.image_suffix} image")
+        return f"{self.labels.format(split=split)}/{image[: -len(self.image_suffix)]}{suffix}"
 
 
 @dataclass
@@ -78,6 +107,21 @@ def label_map_fact(labels: np.ndarray) -> Optional[Tuple[int, int, str]]:
         if labels.max() > 255:
             return None
     return labels.shape[0], labels.shape[1], hashlib.sha256(np.ascontiguousarray(labels, dtype=np.uint8).tobytes()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LabelMaps(HiddenFacts):
+    """(height, width, SHA-256 of the labelIds) of each test image's map (:func:`label_map_fact`); found in any image
+    a public file decodes to, compared as pixels, not bytes; each decoded image is a guess."""
+
+    noun: ClassVar[str] = "label maps"
+
+    def found_in(self, file: PublicFile) -> Found:
+        image = file.image()
+        if image is None:
+            return Found()
+        fact = label_map_fact(image)
+        return Found({fact} & self.facts if fact is not None else set(), 1)
 
 
 def _decode_reference(path: Path) -> np.ndarray:
@@ -157,6 +201,9 @@ def _decoded(reference: SegmentationReference, submission: Submission, files: Di
 
 
 class Segmentation(Challenge):
+    """Predictions (``write_submission``): a mapping of test image name (without ".png") to its labelIds map, a 2-D
+    integer array of the image's size."""
+
     task = "segmentation"
     title = "Semantic segmentation"
     reference_format = (
@@ -177,6 +224,7 @@ class Segmentation(Challenge):
         Column("pixel_accuracy", "Pixel accuracy", "Correct pixels among those whose ground truth is an evaluated class."),
     )
     resampled = True
+    layout = SegmentationLayout()
 
     def load_reference(self, folder: Path, info: Dict[str, Any]) -> SegmentationReference:
         if not has_labels(info):
@@ -189,10 +237,10 @@ class Segmentation(Challenge):
             raise ReferenceDataError(f"{folder}: {missing[0]}{INSTANCE_SUFFIX} is missing")
         return SegmentationReference(folder, names)
 
-    def hidden_facts(self, reference: SegmentationReference) -> HiddenFacts:
+    def hidden_facts(self, reference: SegmentationReference) -> LabelMaps:
         maps = frozenset(label_map_fact(_decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}"))
                          for name in reference.names)
-        return HiddenFacts(MAPS, frozenset(fact for fact in maps if fact is not None))
+        return LabelMaps(frozenset(fact for fact in maps if fact is not None))
 
     def label_free_files(self, reference: SegmentationReference) -> Dict[str, bytes]:
         sizes = {name: list(reference.size(name)) for name in reference.names}
@@ -288,37 +336,64 @@ class Segmentation(Challenge):
     def write_demo_reference(self, folder: Path, seed: int) -> None:
         rng = np.random.default_rng(seed)
         folder.mkdir(parents=True, exist_ok=True)
-        (folder / "reference.json").write_text(json.dumps({"task": self.task, "demo": True}) + "\n")
+        (folder / REFERENCE_INFO).write_bytes(self.reference_info(demo=True))
         for index in range(3):
             labels, instances = demo_scene(rng, 256, 128)
             name = f"{seed * 1000 + index:016d}"
             _save_png(labels, folder / f"{name}{LABEL_SUFFIX}")
             _save_png(instances, folder / f"{name}{INSTANCE_SUFFIX}")
 
-    def sample_submission(self, reference: SegmentationReference, seed: int) -> Dict[str, bytes]:
-        rng = np.random.default_rng(seed)
+    def write_submission(self, predictions: Mapping[str, np.ndarray]) -> Dict[str, bytes]:
+        """<name>.png per image: its labelIds as 8-bit grey (maps read one at a time: ``predictions`` may make them
+        on demand)."""
         files = {}
-        for name in reference.names:
-            width, height = reference.size(name)
-            noise = rng.choice(np.array(EVALUATED, dtype=np.uint8), size=(height, width))
+        for name in sorted(predictions):
+            labels = predictions[name]
+            if labels.ndim != 2 or labels.min() < 0 or labels.max() >= NUM_LABELS:
+                raise ValueError(f"{name}: expected a 2-D map of labelIds 0..{NUM_LABELS - 1}")
             buffer = io.BytesIO()
-            Image.fromarray(noise).save(buffer, format="PNG")
+            Image.fromarray(labels.astype(np.uint8)).save(buffer, format="PNG")
             files[f"{name}.png"] = buffer.getvalue()
         return files
+
+    def sample_submission(self, reference: SegmentationReference, seed: int) -> Dict[str, bytes]:
+        evaluated = np.array(EVALUATED, dtype=np.uint8)
+
+        def noise(index: int, name: str) -> np.ndarray:
+            return np.random.default_rng([seed, index]).choice(evaluated, size=reference.size(name)[::-1])
+
+        return self.write_submission(LazyMaps(reference.names, noise))
 
     def labelled_submission(self, reference: SegmentationReference, noise: float, seed: int) -> Dict[str, bytes]:
         """Each test image's labelIds, a share ``noise`` of its pixels replaced by an evaluated class at random."""
         check_share(noise)
-        rng = np.random.default_rng(seed)
-        files = {}
-        for name in reference.names:
+
+        def noisy(index: int, name: str) -> np.ndarray:
+            rng = np.random.default_rng([seed, index])
             labels = _decode_reference(reference.folder / f"{name}{LABEL_SUFFIX}").astype(np.uint8)
             wrong = rng.random(labels.shape) < noise
             labels[wrong] = rng.choice(np.array(EVALUATED, dtype=np.uint8), size=int(wrong.sum()))
-            buffer = io.BytesIO()
-            Image.fromarray(labels).save(buffer, format="PNG")
-            files[f"{name}.png"] = buffer.getvalue()
-        return files
+            return labels
+
+        return self.write_submission(LazyMaps(reference.names, noisy))
+
+
+class LazyMaps(Mapping[str, np.ndarray]):
+    """Label maps of named images, each made when it is read (a whole test set of full-size maps need not fit in
+    memory); ``make(index, name)`` must give the same map whenever it is called."""
+
+    def __init__(self, names: List[str], make: Callable[[int, str], np.ndarray]) -> None:
+        self.index = {name: i for i, name in enumerate(names)}
+        self.make = make
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.make(self.index[name], name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
 
 
 def _read_sizes(path: Path) -> Tuple[List[str], Dict[str, Tuple[int, int]]]:

@@ -15,7 +15,7 @@ from typing import Any, Dict, List, Optional, Set, Tuple
 import yaml
 
 from bundler.bundles.leaks import leak_problems, phase_reference_problems
-from bundler.platforms.facts import (
+from bundler.ground.facts import (
     BUNDLED_FILES,
     COLUMN_LIMIT,
     COMPETITION_KEYS,

@@ -11,7 +11,7 @@ from typing import List, Sequence
 
 import numpy as np
 
-from bundler.rehearsal.images import image_file
+from bundler.data.examples import image_file
 
 KEYFRAME = 0x10  # AVIIF_KEYFRAME: every JPEG frame stands alone
 HAS_INDEX = 0x10  # AVIF_HASINDEX
