@@ -162,3 +162,24 @@ def basketball(seed: int, images: int = 1000, height: int = 1080, width: int = 1
         "categories": [{"id": 1, "name": "human"}, {"id": 2, "name": "ball"}],
     }
     return truth, found
+
+
+def with_polygons(truth: Dict[str, Any], seed: int, share: float = 0.5) -> Dict[str, Any]:
+    """``truth`` with a share of its non-crowd masks replaced by one to three random polygons (vertices inside and
+    outside the image, some repeated, some on half pixels), as organisers' COCO files may hold them."""
+    rng = np.random.default_rng(seed)
+    for annotation in truth["annotations"]:
+        if annotation["iscrowd"] or rng.random() >= share:
+            continue
+        height, width = annotation["segmentation"]["size"]
+        polygons = []
+        for _ in range(int(rng.integers(1, 4))):
+            centre = rng.uniform(0, [width, height])
+            points = centre + rng.normal(0, [width / 4, height / 4], (int(rng.integers(3, 10)), 2))
+            if rng.random() < 0.3:
+                points = np.round(points * 2) / 2
+            if rng.random() < 0.2:
+                points[1] = points[0]
+            polygons.append(points.ravel().tolist())
+        annotation["segmentation"] = polygons
+    return truth
