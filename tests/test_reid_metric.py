@@ -20,7 +20,7 @@ from scoring.limits import LIMITS
 from scoring.metrics.reid import ReidMetric
 from scoring.resampling import resample_counts
 from scoring.submission import Submission
-from tests.bench_reid import UNIT, case_2021, toolkit_csv
+from tests.bench_reidentification import UNIT, case_2021, toolkit_csv
 
 QUERY_IDS = [3, 11, 7]
 GALLERY_IDS = [40, 41, 42, 43]

@@ -7,13 +7,16 @@ The data is the 2021 SynergyReID test split's shape, 468 queries x 8 703 gallery
 from __future__ import annotations
 
 import sys
-import textwrap
 from pathlib import Path
 from typing import List, Tuple
 
 import numpy as np
 
-Command = List[str]
+from tests.bench_cases import Command, ours, results_row, snippet
+from tests.helpers import write_reference, write_zip
+
+#: results may take at most this many times one score.py run
+RESULTS_TARGET = 2
 QUERIES, GALLERY = 468, 8703
 UNIT = 100_000  # '%10.5f': distances are whole multiples of 1e-5
 
@@ -21,7 +24,7 @@ UNIT = 100_000  # '%10.5f': distances are whole multiples of 1e-5
 def case_2021(seed: int) -> Tuple[np.ndarray, ...]:
     """Query and gallery ids (shuffled), identities (each query's in the gallery) and distances in 1e-5 units."""
     rng = np.random.default_rng(seed)
-    query_ids, gallery_ids = rng.permutation(10_000)[:QUERIES], rng.permutation(20_000)[:GALLERY]
+    query_ids, gallery_ids = rng.permutation(10_000)[:QUERIES], 10_000 + rng.permutation(20_000)[:GALLERY]
     gallery_labels = rng.integers(0, QUERIES, GALLERY)
     gallery_labels[rng.permutation(GALLERY)[:QUERIES]] = np.arange(QUERIES)
     units = rng.integers(0, 4 * UNIT, (QUERIES, GALLERY))
@@ -42,20 +45,6 @@ def toolkit_csv(query_ids: np.ndarray, gallery_ids: np.ndarray, units: np.ndarra
     return header.encode() + b"".join(b"%d," % query + row.tobytes() for query, row in zip(query_ids.tolist(), cells))
 
 
-OURS = """
-import sys
-import numpy as np
-from scoring.distance_matrix import read_distance_matrix
-from scoring.metrics.reid import ReidMetric
-reference = np.load(sys.argv[1])
-with open(sys.argv[2], "rb") as stream:
-    distances = read_distance_matrix(stream, sys.argv[2], reference["query_ids"].tolist(), reference["gallery_ids"].tolist())
-metric = ReidMetric(reference["query_labels"], reference["gallery_labels"])
-metric.update(np.arange(len(distances)), distances)
-scores = metric.compute()
-print(scores.mean_ap, scores.cmc)
-"""
-
 SKLEARN = """
 import sys
 import numpy as np
@@ -73,16 +62,23 @@ print(np.mean(aps), [np.mean(first < k) for k in (1, 5, 10)])
 """
 
 
-def reidentification(folder: Path) -> List[Tuple[str, Command]]:
-    """The 2021 test size: 468 queries x 8 703 gallery items, about 45 MB of the toolkit's CSV."""
+def _table(ids: np.ndarray, labels: np.ndarray, camera: int) -> str:
+    return "id,identity,camera\n" + "".join(f"{i},{label},{camera}\n" for i, label in zip(ids.tolist(), labels.tolist()))
+
+
+def case(folder: Path) -> List[Tuple[str, Command]]:
+    """The 2021 test size: 468 queries x 8 703 gallery items, about 45 MB of the toolkit's CSV, zipped."""
     query_ids, gallery_ids, query_labels, gallery_labels, units = case_2021(0)
     np.savez(folder / "reference.npz", query_ids=query_ids, gallery_ids=gallery_ids, query_labels=query_labels,
              gallery_labels=gallery_labels)
+    ref = write_reference(folder / "ref", {"task": "reidentification"}, {
+        "queries.csv": _table(query_ids, query_labels, 0), "gallery.csv": _table(gallery_ids, gallery_labels, 1)})
     submission = folder / "distances.csv"
     submission.write_bytes(toolkit_csv(query_ids, gallery_ids, units))
+    zipped = write_zip(folder / "sub.zip", {"distances.csv": submission.read_bytes()})
     print(f"reidentification: {QUERIES} x {GALLERY}, {submission.stat().st_size / 1e6:.0f} MB of CSV", file=sys.stderr)
-    reference = str(folder / "reference.npz")
     return [
-        ("vipriors-bench", [sys.executable, "-c", textwrap.dedent(OURS), reference, str(submission)]),
-        ("numpy.loadtxt + scikit-learn", [sys.executable, "-c", textwrap.dedent(SKLEARN), reference, str(submission)]),
+        ("vipriors-bench", ours(ref, zipped, folder / "out")),
+        ("numpy.loadtxt + scikit-learn", snippet(SKLEARN, folder / "reference.npz", submission)),
+        results_row("reidentification", ref, zipped, folder),
     ]
