@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Mapping, Optional, Union
 
+from bundler.bundles.fingerprints import PublicView, chance_level
 from scoring.cli import main
+from scoring.facts import Found, HiddenFacts
 
 #: a moment before the shipped competitions open, for pages that depend on the date
 BEFORE = dt.datetime(2027, 1, 1, tzinfo=dt.timezone.utc)
@@ -76,3 +78,13 @@ def assert_rejected(run: Run, output: Optional[Path], *fragments: str) -> None:
     if output is not None:
         assert not (output / "scores.txt").exists()
         assert not (output / "scores.json").exists()
+
+
+def found_in(data: bytes, hidden: HiddenFacts) -> Found:
+    """The hidden facts a public file holding ``data`` reveals, as the leak guard reads it."""
+    return hidden.found_in(PublicView("public.file", data))
+
+
+def leaked(found: Found, hidden: HiddenFacts) -> bool:
+    """Whether the leak guard calls ``found`` a leak: facts found, as many as chance explains or more."""
+    return bool(found.facts) and len(found.facts) >= chance_level(found.guesses, hidden.chance)[1]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import gzip
 import json
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from scoring.challenges.detection import CHALLENGE, Entries, _read_reference
+from scoring.challenges.detection import CHALLENGE, Boxes, Entries, _read_reference
 from scoring.facts import HiddenFacts
 from scoring.metrics.cocoeval import STAT_NAMES, evaluate
 from tests.coco_cases import generate, pycocotools_stats
-from tests.helpers import assert_rejected, score, write_reference, write_zip
+from tests.helpers import assert_rejected, found_in, leaked, score, write_reference, write_zip
 
 CASES = {
     "default": {},
@@ -155,3 +157,25 @@ def hostile_reference(folder: Path, text: str) -> Path:
     return write_reference(folder, {"task": "detection"}, {"annotations.json": json.dumps({
         "images": [{"id": 1}], "categories": [{"id": 1, "name": text}],
         "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 5, 5], "area": 25, "iscrowd": 0}]})})
+
+
+# The boxes the leak guard looks for, as a property: any re-serialisation is found; moved boxes never are.
+BOX_TRUTH = [{"image_id": i // 3 + 1, "category_id": (1, 18, 3)[i % 3], "bbox": [10.25 + i, 20.5, 30.0 + i, 40.75],
+              "area": 100.0, "iscrowd": 0, "id": i + 1} for i in range(30)]
+BOX_FACTS = Boxes(frozenset((b["image_id"], b["category_id"], *(round(v, 1) for v in b["bbox"])) for b in BOX_TRUTH))
+
+
+@given(indent=st.sampled_from([None, 0, 2, 4, "\t"]), sort=st.booleans(), wrap=st.sampled_from(["list", "coco", "by image"]),
+       digits=st.integers(2, 6), order=st.randoms(use_true_random=False), shift=st.floats(0.6, 50))
+def test_any_re_serialisation_of_boxes_is_found_and_other_boxes_never_are(indent, sort, wrap, digits, order, shift):
+    boxes = [dict(b, bbox=[float(f"{v:.{digits}f}") for v in b["bbox"]]) for b in BOX_TRUTH]
+    order.shuffle(boxes)
+
+    def document(found: List[Dict]) -> bytes:
+        value = found if wrap == "list" else {"annotations": found, "images": []} if wrap == "coco" else \
+            {str(i): [b for b in found if b["image_id"] == i] for i in sorted({b["image_id"] for b in found})}
+        return json.dumps(value, indent=indent, sort_keys=sort).encode()
+
+    assert leaked(found_in(document(boxes), BOX_FACTS), BOX_FACTS)
+    moved = [dict(b, bbox=[b["bbox"][0] + shift, *b["bbox"][1:]]) for b in boxes]
+    assert not leaked(found_in(document(moved), BOX_FACTS), BOX_FACTS)

@@ -6,35 +6,30 @@ ranks the competition never scores labels participants hold."""
 from __future__ import annotations
 
 import io
-import json
 import math
 import random
 import zipfile
 from pathlib import Path
 from typing import Dict, List, Tuple
 
-import numpy as np
 import pytest
 import yaml
 from hypothesis import given
 from hypothesis import strategies as st
-from PIL import Image
 
 from bundler.bundles.build import build
 from bundler.bundles.check import check_bundle
-from bundler.bundles.fingerprints import PublicView, chance_level
+from bundler.bundles.fingerprints import chance_level
 from bundler.bundles.order import ALPHA, name_order, order_leak, tail_threshold
 from bundler.bundles.references import LABEL_FREE, PUBLIC_INFO, publicly_labelled
 from bundler.cli import main
 from bundler.config.competition import COMPETITIONS, ConfigError, competition_names, load_competition
 from bundler.ground.zips import folder_files, zip_bytes
-from scoring.challenge import load_reference
-from scoring.challenges.detection import Boxes
-from scoring.challenges.segmentation import LabelMaps, label_map_fact
-from scoring.facts import Found, HiddenFacts, ItemLabels
+from scoring.challenge import challenges, load_reference
+from scoring.facts import HiddenFacts, ItemLabels
 from tests.challenge_fixtures import challenge_fixture
 from tests.fake_datasets import make
-from tests.helpers import write_zip
+from tests.helpers import found_in, leaked, write_zip
 
 Files = Dict[str, bytes]
 
@@ -226,14 +221,6 @@ TRUTH = {item: str(random.Random(item).randrange(CLASSES)) for item in ITEMS}
 PAIR_FACTS = ItemLabels(frozenset(TRUTH.items()), 1 / CLASSES)
 
 
-def found_in(data: bytes, hidden: HiddenFacts) -> Found:
-    return hidden.found_in(PublicView("public.file", data))
-
-
-def leaked(found: Found, hidden: HiddenFacts) -> bool:
-    return bool(found.facts) and len(found.facts) >= chance_level(found.guesses, hidden.chance)[1]
-
-
 def pairs_text(rows: List[Tuple[str, str]], form: Dict) -> bytes:
     """Rows written with a delimiter, column order, line ending, header, quoting and encoding of ``form``."""
     lines = [] if not form["header"] else [form["delimiter"].join(("label", "image") if form["swap"] else ("image", "label"))]
@@ -260,50 +247,17 @@ def test_any_re_serialisation_of_labels_is_found_and_random_labels_of_the_same_i
     assert not leaked(found_in(pairs_text(guessed, form), PAIR_FACTS), PAIR_FACTS)
 
 
-BOX_TRUTH = [{"image_id": i // 3 + 1, "category_id": (1, 18, 3)[i % 3], "bbox": [10.25 + i, 20.5, 30.0 + i, 40.75],
-              "area": 100.0, "iscrowd": 0, "id": i + 1} for i in range(30)]
-BOX_FACTS = Boxes(frozenset((b["image_id"], b["category_id"], *(round(v, 1) for v in b["bbox"])) for b in BOX_TRUTH))
-
-
-@given(indent=st.sampled_from([None, 0, 2, 4, "\t"]), sort=st.booleans(), wrap=st.sampled_from(["list", "coco", "by image"]),
-       digits=st.integers(2, 6), order=st.randoms(use_true_random=False), shift=st.floats(0.6, 50))
-def test_any_re_serialisation_of_boxes_is_found_and_other_boxes_never_are(indent, sort, wrap, digits, order, shift):
-    boxes = [dict(b, bbox=[float(f"{v:.{digits}f}") for v in b["bbox"]]) for b in BOX_TRUTH]
-    order.shuffle(boxes)
-
-    def document(found: List[Dict]) -> bytes:
-        value = found if wrap == "list" else {"annotations": found, "images": []} if wrap == "coco" else \
-            {str(i): [b for b in found if b["image_id"] == i] for i in sorted({b["image_id"] for b in found})}
-        return json.dumps(value, indent=indent, sort_keys=sort).encode()
-
-    assert leaked(found_in(document(boxes), BOX_FACTS), BOX_FACTS)
-    moved = [dict(b, bbox=[b["bbox"][0] + shift, *b["bbox"][1:]]) for b in boxes]
-    assert not leaked(found_in(document(moved), BOX_FACTS), BOX_FACTS)
-
-
-LABEL_MAP = np.random.default_rng(3).choice(np.array([0, 7, 8, 11, 24, 26], np.uint8), (24, 40))
-MAP_FACTS = LabelMaps(frozenset({label_map_fact(LABEL_MAP)}))
-
-
-@given(mode=st.sampled_from(["L", "P", "I;16", "RGB", "RGBA"]), level=st.integers(0, 9), optimize=st.booleans(),
-       noise=st.integers(0, 23 * 39))
-def test_any_re_encoding_of_a_label_map_is_found_and_another_map_never_is(mode, level, optimize, noise):
-    def png(labels: np.ndarray) -> bytes:
-        image = {"L": lambda: Image.fromarray(labels, "L"), "P": lambda: Image.fromarray(labels, "L").convert("P"),
-                 "I;16": lambda: Image.fromarray(labels.astype(np.uint16)),
-                 "RGB": lambda: Image.fromarray(np.stack([labels] * 3, axis=-1)),
-                 "RGBA": lambda: Image.fromarray(np.stack([labels] * 3 + [np.full_like(labels, 255)], axis=-1))}[mode]()
-        buffer = io.BytesIO()
-        image.save(buffer, format="PNG", compress_level=level, optimize=optimize)
-        return buffer.getvalue()
-
-    assert leaked(found_in(png(LABEL_MAP), MAP_FACTS), MAP_FACTS)
-    other = LABEL_MAP.copy()
-    other.flat[noise] = 33 if other.flat[noise] != 33 else 7
-    assert not leaked(found_in(png(other), MAP_FACTS), MAP_FACTS)
+@pytest.fixture(scope="module")
+def every_kind_of_fact(tmp_path_factory) -> List[HiddenFacts]:
+    """The hidden facts of every challenge's demo reference, and the generic item labels above."""
+    folder = tmp_path_factory.mktemp("demo")
+    for task, challenge in sorted(challenges().items()):
+        challenge.write_demo_reference(folder / task, 0)
+    return [PAIR_FACTS] + [challenge.hidden_facts(load_reference(folder / task)[1])
+                           for task, challenge in sorted(challenges().items())]
 
 
 @given(data=st.binary(max_size=400))
-def test_any_bytes_are_read_without_an_error_and_reveal_nothing(data):
-    for hidden in (PAIR_FACTS, BOX_FACTS, MAP_FACTS):
+def test_any_bytes_are_read_without_an_error_and_reveal_nothing(every_kind_of_fact, data):
+    for hidden in every_kind_of_fact:
         assert not leaked(found_in(data, hidden), hidden)

@@ -10,13 +10,15 @@ from typing import List, Tuple
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from PIL import Image
 
 from scoring.challenges import segmentation
-from scoring.challenges.segmentation import demo_scene
+from scoring.challenges.segmentation import LabelMaps, demo_scene, label_map_fact
 from scoring.facts import HiddenFacts
 from scoring.metrics.cityscapes import CATEGORIES, LABELS, PixelLevelEvaluation
-from tests.helpers import assert_rejected, score, write_reference, write_zip
+from tests.helpers import assert_rejected, found_in, leaked, score, write_reference, write_zip
 
 if not hasattr(np, "in1d"):  # cityscapesScripts calls np.in1d, removed in numpy 2.4
     np.in1d = np.isin
@@ -244,3 +246,26 @@ def restatements(reference_folder: Path, hidden: HiddenFacts) -> List[Tuple[str,
     first = min(reference_folder.glob(f"*{segmentation.CHALLENGE.layout.label_suffix}"))
     labels = np.asarray(Image.open(first))
     return [("masks/one.png", png(labels, "P")), ("gt/one.png", png(labels.astype(np.uint16)))]
+
+
+# The label maps the leak guard looks for, as a property: any re-encoding is found; another map never is.
+LABEL_MAP = np.random.default_rng(3).choice(np.array([0, 7, 8, 11, 24, 26], np.uint8), (24, 40))
+MAP_FACTS = LabelMaps(frozenset({label_map_fact(LABEL_MAP)}))
+
+
+@given(mode=st.sampled_from(["L", "P", "I;16", "RGB", "RGBA"]), level=st.integers(0, 9), optimize=st.booleans(),
+       noise=st.integers(0, 23 * 39))
+def test_any_re_encoding_of_a_label_map_is_found_and_another_map_never_is(mode, level, optimize, noise):
+    def png(labels: np.ndarray) -> bytes:
+        image = {"L": lambda: Image.fromarray(labels, "L"), "P": lambda: Image.fromarray(labels, "L").convert("P"),
+                 "I;16": lambda: Image.fromarray(labels.astype(np.uint16)),
+                 "RGB": lambda: Image.fromarray(np.stack([labels] * 3, axis=-1)),
+                 "RGBA": lambda: Image.fromarray(np.stack([labels] * 3 + [np.full_like(labels, 255)], axis=-1))}[mode]()
+        buffer = io.BytesIO()
+        image.save(buffer, format="PNG", compress_level=level, optimize=optimize)
+        return buffer.getvalue()
+
+    assert leaked(found_in(png(LABEL_MAP), MAP_FACTS), MAP_FACTS)
+    other = LABEL_MAP.copy()
+    other.flat[noise] = 33 if other.flat[noise] != 33 else 7
+    assert not leaked(found_in(png(other), MAP_FACTS), MAP_FACTS)
